@@ -1,0 +1,16 @@
+#!/usr/bin/env python3
+"""CDK entry point: `cdk synth` / `cdk deploy -c notificationEmail=soc@example.com`. Synthesizes offline."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from infra.config import ConfigError  # noqa: E402
+from infra.synth import build_app  # noqa: E402
+
+try:
+    app, _ = build_app()
+except ConfigError as exc:
+    sys.exit(str(exc))
+app.synth()

@@ -1,0 +1,71 @@
+"""Stack settings from CDK context (cdk.json or `-c key=value`), validated before anything is built."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+
+
+class ConfigError(ValueError):
+    pass
+
+
+class ResponderConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    stack_name: str = Field(default="ContainmentResponder", pattern=r"^[A-Za-z][A-Za-z0-9-]{0,100}$")
+    notification_email: str | None = Field(default=None, pattern=EMAIL)
+    approval_timeout_hours: float = Field(default=24.0, gt=0, le=168)
+    protected_arns: list[str] = Field(default_factory=list)
+    isolation_mode: Literal["two_step", "direct"] = "two_step"
+
+    @field_validator("protected_arns", mode="before")
+    @classmethod
+    def _list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("protected_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not arn.startswith("arn:"):
+                raise ValueError(f"{arn!r} is not an ARN (globs with * are allowed)")
+        return value
+
+    @field_validator("isolation_mode", mode="before")
+    @classmethod
+    def _mode(cls, value: Any) -> Any:
+        return value.replace("-", "_") if isinstance(value, str) else value
+
+    @property
+    def approval_timeout_seconds(self) -> int:
+        return max(1, round(self.approval_timeout_hours * 3600))
+
+
+CONTEXT_KEYS = {
+    "stackName": "stack_name",
+    "notificationEmail": "notification_email",
+    "approvalTimeoutHours": "approval_timeout_hours",
+    "protectedArns": "protected_arns",
+    "isolationMode": "isolation_mode",
+}
+
+
+def from_context(get: Any) -> ResponderConfig:
+    """Build the config from a `node.try_get_context`-like getter; errors name the context key."""
+    values = {field: get(key) for key, field in CONTEXT_KEYS.items() if get(key) not in (None, "")}
+    try:
+        return ResponderConfig.model_validate(values)
+    except ValidationError as exc:
+        back = {v: k for k, v in CONTEXT_KEYS.items()}
+        problems = "; ".join(f"{back.get(str(e['loc'][0]), e['loc'][0])}: {e['msg']}" for e in exc.errors())
+        raise ConfigError(f"invalid CDK context: {problems}") from None

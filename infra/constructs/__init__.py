@@ -1,0 +1,1 @@
+"""Single-purpose constructs that make up the responder stack."""

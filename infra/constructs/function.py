@@ -1,0 +1,92 @@
+"""One Lambda function with its own role and log group, and nothing else."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.nag import acknowledge
+
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+class ResponderFunction(Construct):
+    """A function of the responder. Its role starts with only its own log group."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        code: lambda_.Code,
+        layer: lambda_.ILayerVersion,
+        environment: dict[str, str],
+        description: str,
+        timeout: Duration = Duration.seconds(60),
+        memory_mb: int = 512,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"containment responder: {description}",
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler=handler,
+            code=code,
+            layers=[layer],
+            role=self.role,
+            timeout=timeout,
+            memory_size=memory_mb,
+            description=description,
+            log_group=self.log_group,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "containment-responder",
+                "POWERTOOLS_METRICS_NAMESPACE": "ContainmentResponder",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+                **environment,
+            },
+        )
+        self.log_group.grant_write(self.role)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords and the EC2, Auto Scaling and ELB Describe* calls "
+            "support no resource-level permissions; no mutating action is granted on '*'.",
+        )
+
+    def allow(self, actions: list[str], resources: list[str], conditions: dict[str, object] | None = None) -> None:
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+        )
+
+    def use_table(self, table: ddb.ITable, write: bool) -> None:
+        """Item-level access to the table itself (not its indexes): what the handlers call, no more."""
+        actions = ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query"]
+        if write:
+            actions += ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+        self.allow(actions, [table.table_arn])
+
+    def publish_to(self, topic: sns.ITopic, key: kms.IKey) -> None:
+        self.allow(["sns:Publish"], [topic.topic_arn])
+        self.allow(["kms:GenerateDataKey", "kms:Decrypt"], [key.key_arn])
+
+    def acknowledge_resources(self, resources: list[str], reason: str) -> None:
+        for resource in resources:
+            acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)

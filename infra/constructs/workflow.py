@@ -1,0 +1,439 @@
+"""Containment and restore workflows (Step Functions Standard) and the functions behind their tasks."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from infra.config import ResponderConfig
+from infra.constructs.function import ResponderFunction
+from infra.nag import acknowledge
+
+LAMBDA_TRANSIENT = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Lambda.ClientExecutionTimeoutException",
+]
+# Raised by the handlers for conditions worth another try (optimistic-lock contention).
+RETRYABLE = ["ConcurrentUpdate"]
+
+EC2_READ = [
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceAttribute",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSnapshots",
+    "autoscaling:DescribeAutoScalingInstances",
+    "autoscaling:DescribeAutoScalingGroups",
+]
+MANAGED = {"StringEquals": {"aws:ResourceTag/responder:managed": "true"}}
+
+
+@dataclass(frozen=True)
+class WorkflowInputs:
+    config: ResponderConfig
+    code: lambda_.Code
+    layer: lambda_.ILayerVersion
+    incidents: ddb.ITable
+    preferences: ddb.ITable
+    topic: sns.ITopic
+    topic_key: kms.IKey
+    signing_secret_arn: str
+    approval_api_url: str
+
+
+class Workflows(Construct):
+    def __init__(self, scope: Construct, construct_id: str, inputs: WorkflowInputs) -> None:
+        super().__init__(scope, construct_id)
+        cfg = inputs.config
+        stack = Stack.of(self)
+        table_env = {"INCIDENTS_TABLE": inputs.incidents.table_name}
+        topic_env = {"TOPIC_ARN": inputs.topic.topic_arn}
+        self._inputs = inputs
+        self._function_scope = Construct(self, "Functions")
+        self.functions: dict[str, ResponderFunction] = {}
+        self.own_arn_patterns = [
+            f"arn:{stack.partition}:iam::{stack.account}:role/{stack.stack_name}-*",
+            f"arn:{stack.partition}:lambda:*:{stack.account}:function:{stack.stack_name}-*",
+            f"arn:{stack.partition}:states:*:{stack.account}:stateMachine:{stack.stack_name}-*",
+        ]
+
+        triage = self._fn(
+            "Triage",
+            "responder.handlers.triage.handler",
+            "triage findings",
+            {
+                **table_env,
+                "PROTECTED_ARNS": json.dumps(cfg.protected_arns),
+                "OWN_ARNS": stack.to_json_string(self.own_arn_patterns),
+            },
+        )
+        triage.allow(["ec2:DescribeInstances"], ["*"])
+        triage.use_table(inputs.incidents, write=True)
+
+        evaluate = self._fn(
+            "Evaluate",
+            "responder.handlers.evaluate.handler",
+            "evaluate containment preferences",
+            {**table_env, "PREFERENCES_TABLE": inputs.preferences.table_name},
+        )
+        evaluate.use_table(inputs.incidents, write=True)
+        evaluate.use_table(inputs.preferences, write=False)
+
+        plan = self._fn(
+            "Plan",
+            "responder.handlers.plan.handler",
+            "plan containment and its impact",
+            {**table_env, "ISOLATION_MODE": cfg.isolation_mode},
+        )
+        plan.use_table(inputs.incidents, write=False)
+        plan.allow(
+            [*EC2_READ, "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"],
+            ["*"],
+        )
+
+        record = self._fn("Record", "responder.handlers.record.handler", "record pre-state", table_env)
+        record.use_table(inputs.incidents, write=True)
+
+        request = self._fn(
+            "RequestApproval",
+            "responder.handlers.request_approval.handler",
+            "request approval",
+            {
+                **table_env,
+                **topic_env,
+                "SIGNING_SECRET_ID": inputs.signing_secret_arn,
+                "APPROVAL_API_URL": inputs.approval_api_url,
+                "APPROVAL_TIMEOUT_SECONDS": str(cfg.approval_timeout_seconds),
+            },
+        )
+        request.use_table(inputs.incidents, write=True)
+        request.publish_to(inputs.topic, inputs.topic_key)
+        request.allow(["secretsmanager:GetSecretValue"], [inputs.signing_secret_arn])
+
+        contain = self._fn(
+            "Contain", "responder.handlers.contain.handler", "apply containment", table_env, Duration.minutes(5)
+        )
+        contain.use_table(inputs.incidents, write=True)
+        self._grant_ec2_write(contain, containing=True)
+
+        verify = self._fn("Verify", "responder.handlers.verify.handler", "verify containment", table_env)
+        verify.use_table(inputs.incidents, write=True)
+        verify.allow(EC2_READ, ["*"])
+
+        notify = self._fn("Notify", "responder.handlers.notify.handler", "email outcomes", {**table_env, **topic_env})
+        notify.use_table(inputs.incidents, write=False)
+        notify.publish_to(inputs.topic, inputs.topic_key)
+
+        finalize = self._fn(
+            "Finalize", "responder.handlers.finalize.handler", "record failures and expiry", {**table_env, **topic_env}
+        )
+        finalize.use_table(inputs.incidents, write=True)
+        finalize.publish_to(inputs.topic, inputs.topic_key)
+
+        restore_begin = self._fn("RestoreBegin", "responder.handlers.restore.begin", "begin restore", table_env)
+        restore_begin.use_table(inputs.incidents, write=True)
+        restore_apply = self._fn(
+            "RestoreApply", "responder.handlers.restore.apply", "apply restore", table_env, Duration.minutes(5)
+        )
+        restore_apply.use_table(inputs.incidents, write=True)
+        self._grant_ec2_write(restore_apply, containing=False)
+        restore_verify = self._fn("RestoreVerify", "responder.handlers.restore.verify", "verify restore", table_env)
+        restore_verify.use_table(inputs.incidents, write=True)
+        restore_verify.allow(EC2_READ, ["*"])
+
+        self.containment = self._containment_machine(cfg)
+        self.restore = self._restore_machine()
+        # Built from the name, not a reference: the approval API's function needs it, and the workflow
+        # needs the approval API's URL, so a reference would be a cycle.
+        self.containment_arn = (
+            f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{stack.stack_name}-containment"
+        )
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _fn(
+        self,
+        name: str,
+        handler: str,
+        description: str,
+        env: dict[str, str],
+        timeout: Duration = Duration.seconds(60),
+    ) -> ResponderFunction:
+        fn = ResponderFunction(
+            self._function_scope,
+            name,
+            handler=handler,
+            code=self._inputs.code,
+            layer=self._inputs.layer,
+            environment=env,
+            description=description,
+            timeout=timeout,
+        )
+        self.functions[name] = fn
+        return fn
+
+    def _grant_ec2_write(self, fn: ResponderFunction, containing: bool) -> None:
+        stack = Stack.of(self)
+        arn = f"arn:{stack.partition}:ec2:*:{stack.account}"
+        kinds = ["network-interface", "security-group", "instance"] + (["vpc", "volume"] if containing else [])
+        fn.acknowledge_resources(
+            [f"arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:{kind}/*" for kind in kinds]
+            + (["arn:<AWS::Partition>:ec2:*::snapshot/*"] if containing else []),
+            "The instance, its network interfaces and volumes are named by findings at run time, in any "
+            "region; group rule changes are limited to groups tagged responder:managed=true, and new groups "
+            "and snapshots must carry that tag.",
+        )
+        fn.allow(EC2_READ, ["*"])
+        # Swapping an ENI's groups needs the ENI and every group named; instance attributes need the instance.
+        fn.allow(
+            ["ec2:ModifyNetworkInterfaceAttribute"],
+            [f"{arn}:network-interface/*", f"{arn}:security-group/*", f"{arn}:instance/*"],
+        )
+        fn.allow(["ec2:ModifyInstanceAttribute"], [f"{arn}:instance/*"])
+        if containing:
+            fn.allow(["autoscaling:EnterStandby"], ["*"])
+            fn.allow(
+                ["ec2:CreateSecurityGroup"],
+                [f"{arn}:security-group/*"],
+                {"StringEquals": {"aws:RequestTag/responder:managed": "true"}},
+            )
+            fn.allow(["ec2:CreateSecurityGroup"], [f"{arn}:vpc/*"])
+            fn.allow(
+                [
+                    "ec2:AuthorizeSecurityGroupIngress",
+                    "ec2:AuthorizeSecurityGroupEgress",
+                    "ec2:RevokeSecurityGroupIngress",
+                    "ec2:RevokeSecurityGroupEgress",
+                ],
+                [f"{arn}:security-group/*"],
+                MANAGED,
+            )
+            fn.allow(["ec2:CreateSnapshot"], [f"{arn}:volume/*"])
+            fn.allow(
+                ["ec2:CreateSnapshot"],
+                [f"arn:{stack.partition}:ec2:*::snapshot/*"],
+                {"StringEquals": {"aws:RequestTag/responder:managed": "true"}},
+            )
+            fn.allow(
+                ["ec2:CreateTags"],
+                [f"{arn}:security-group/*", f"arn:{stack.partition}:ec2:*::snapshot/*"],
+                {"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateSnapshot"]}},
+            )
+        else:
+            fn.allow(["autoscaling:ExitStandby"], ["*"])
+
+    def _task(
+        self,
+        name: str,
+        fn: ResponderFunction,
+        payload: dict[str, object],
+        selector: dict[str, object] | None,
+        result_path: str | None,
+        failure: sfn.IChainable | None,
+    ) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self,
+            name,
+            lambda_function=fn.function,
+            payload=sfn.TaskInput.from_object(payload),
+            result_selector=selector,
+            result_path=result_path if result_path is not None else sfn.JsonPath.DISCARD,
+            retry_on_service_exceptions=False,
+            task_timeout=sfn.Timeout.duration(Duration.minutes(6)),
+        )
+        task.add_retry(
+            errors=LAMBDA_TRANSIENT,
+            interval=Duration.seconds(1),
+            max_attempts=6,
+            backoff_rate=2,
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        task.add_retry(errors=RETRYABLE, interval=Duration.seconds(1), max_attempts=3, backoff_rate=2)
+        if failure is not None:
+            task.add_catch(failure, errors=["States.ALL"], result_path="$.error")
+        return task
+
+    def _log_group(self, name: str) -> logs.LogGroup:
+        return logs.LogGroup(
+            self, f"{name}Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
+        )
+
+    def _machine(self, name: str, definition: sfn.IChainable, timeout: Duration) -> sfn.StateMachine:
+        machine = sfn.StateMachine(
+            self,
+            name,
+            state_machine_name=f"{Stack.of(self).stack_name}-{name.lower()}",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(definition),
+            tracing_enabled=True,
+            timeout=timeout,
+            logs=sfn.LogOptions(destination=self._log_group(name), level=sfn.LogLevel.ALL, include_execution_data=False),
+        )
+        reason = (
+            "Step Functions' Lambda integration is granted each task function's ARN and its qualified ARNs "
+            "(versions and aliases): only the workflow's own functions."
+        )
+        for fn in self.functions.values():
+            token = Stack.of(self).resolve(fn.function.node.default_child.logical_id)  # type: ignore[union-attr]
+            acknowledge(machine.role, f"AwsSolutions-IAM5[Resource::<{token}.Arn>:*]", reason)
+        acknowledge(
+            machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs delivery (logs:CreateLogDelivery and related) and X-Ray tracing support no "
+            "resource-level permissions.",
+        )
+        return machine
+
+    # -- containment -----------------------------------------------------------------------------
+    def _containment_machine(self, cfg: ResponderConfig) -> sfn.StateMachine:
+        f = self.functions
+        iid = {"incident_id.$": "$.incident_id"}
+        done = sfn.Succeed(self, "Done")
+        failed = sfn.Fail(self, "ContainmentFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        mark_failed = self._task(
+            "MarkFailed",
+            f["Finalize"],
+            {**iid, "outcome": "FAILED", "error.$": "$.error"},
+            None,
+            None,
+            None,
+        ).next(failed)
+        rejected = sfn.Fail(
+            self, "FindingRejected", error_path="$.error.Error", cause_path="$.error.Cause"
+        )
+
+        triage = self._task(
+            "Triage",
+            f["Triage"],
+            {"event.$": "$", "execution_arn.$": "$$.Execution.Id"},
+            {"incident_id.$": "$.Payload.incident_id", "outcome.$": "$.Payload.outcome"},
+            "$",
+            rejected,
+        )
+        evaluate = self._task(
+            "Evaluate",
+            f["Evaluate"],
+            iid,
+            {
+                "mode.$": "$.Payload.mode",
+                "on_timeout.$": "$.Payload.on_timeout",
+                "dry_run.$": "$.Payload.dry_run",
+                "rule_id.$": "$.Payload.rule_id",
+            },
+            "$.decision",
+            mark_failed,
+        )
+        plan = self._task("Plan", f["Plan"], iid, {"value.$": "$.Payload.plan"}, "$.plan", mark_failed)
+        record = self._task(
+            "RecordPreState",
+            f["Record"],
+            {**iid, "plan.$": "$.plan.value"},
+            {"status.$": "$.Payload.status"},
+            "$.plan",
+            mark_failed,
+        )
+        request = tasks.LambdaInvoke(
+            self,
+            "RequestApproval",
+            lambda_function=f["RequestApproval"].function,
+            integration_pattern=sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+            payload=sfn.TaskInput.from_object({**iid, "task_token": sfn.JsonPath.task_token}),
+            result_path="$.approval",
+            task_timeout=sfn.Timeout.duration(Duration.seconds(cfg.approval_timeout_seconds)),
+            retry_on_service_exceptions=False,
+        )
+        request.add_retry(errors=LAMBDA_TRANSIENT, interval=Duration.seconds(1), max_attempts=6, backoff_rate=2)
+        contain_after = {
+            trigger: self._task(
+                f"Contain{trigger.capitalize()}",
+                f["Contain"],
+                {**iid, "trigger": trigger},
+                None,
+                None,
+                mark_failed,
+            )
+            for trigger in ("auto", "approved", "timeout")
+        }
+        verify = self._task("Verify", f["Verify"], iid, None, None, mark_failed)
+        notify = self._task("NotifyOutcome", f["Notify"], iid, None, None, mark_failed)
+        expire = self._task(
+            "MarkExpired", f["Finalize"], {**iid, "outcome": "EXPIRED"}, None, None, mark_failed
+        )
+        on_timeout = (
+            sfn.Choice(self, "OnApprovalTimeout")
+            .when(sfn.Condition.string_equals("$.decision.on_timeout", "contain"), contain_after["timeout"])
+            .otherwise(expire)
+        )
+        request.add_catch(on_timeout, errors=["States.Timeout"], result_path="$.timeout")
+        request.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
+
+        notify.next(done)
+        expire.next(done)
+        verify.next(notify)
+        for task in contain_after.values():
+            task.next(verify)
+        decision = (
+            sfn.Choice(self, "ApprovalDecision")
+            .when(sfn.Condition.string_equals("$.approval.decision", "approved"), contain_after["approved"])
+            .otherwise(notify)
+        )
+        request.next(decision)
+        by_status = (
+            sfn.Choice(self, "RouteByStatus")
+            .when(sfn.Condition.string_equals("$.plan.status", "CONTAINING"), contain_after["auto"])
+            .when(sfn.Condition.string_equals("$.plan.status", "PENDING_APPROVAL"), request)
+            .otherwise(notify)
+        )
+        record.next(by_status)
+        plan.next(record)
+        after_decision = (
+            sfn.Choice(self, "IgnoredByPreference")
+            .when(sfn.Condition.string_equals("$.decision.mode", "ignore"), done)
+            .otherwise(plan)
+        )
+        evaluate.next(after_decision)
+        after_triage = (
+            sfn.Choice(self, "NewIncident")
+            .when(sfn.Condition.string_equals("$.outcome", "new"), evaluate)
+            .otherwise(done)
+        )
+        definition = triage.next(after_triage)
+        return self._machine(
+            "Containment", definition, Duration.seconds(cfg.approval_timeout_seconds + 2 * 3600)
+        )
+
+    # -- restore ---------------------------------------------------------------------------------
+    def _restore_machine(self) -> sfn.StateMachine:
+        f = self.functions
+        iid = {"incident_id.$": "$.incident_id"}
+        done = sfn.Succeed(self, "RestoreDone")
+        failed = sfn.Fail(self, "RestoreFailed", error_path="$.error.Error", cause_path="$.error.Cause")
+        refused = sfn.Fail(self, "RestoreRefused", error_path="$.error.Error", cause_path="$.error.Cause")
+        mark_failed = self._task(
+            "MarkRestoreFailed", f["Finalize"], {**iid, "outcome": "FAILED", "error.$": "$.error"}, None, None, None
+        ).next(failed)
+        begin = self._task(
+            "BeginRestore", f["RestoreBegin"], iid, {"outcome.$": "$.Payload.outcome"}, "$.begin", refused
+        )
+        apply = self._task("RestoreResource", f["RestoreApply"], iid, None, None, mark_failed)
+        verify = self._task("VerifyRestore", f["RestoreVerify"], iid, None, None, mark_failed)
+        notify = self._task("NotifyRestored", f["Notify"], iid, None, None, mark_failed)
+        apply.next(verify).next(notify).next(done)
+        choice = (
+            sfn.Choice(self, "AlreadyRestored")
+            .when(sfn.Condition.string_equals("$.begin.outcome", "noop"), done)
+            .otherwise(apply)
+        )
+        return self._machine("Restore", begin.next(choice), Duration.hours(1))

@@ -1,0 +1,63 @@
+"""The responder stack: one stack built from single-purpose constructs."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.bundling import LAMBDA_DIR, layer_dir
+from infra.config import ResponderConfig
+from infra.constructs.approval_api import ApprovalApi
+from infra.constructs.function import RUNTIME
+from infra.constructs.notifications import Notifications
+from infra.constructs.state import State
+from infra.constructs.triggers import Triggers
+from infra.constructs.workflow import WorkflowInputs, Workflows
+
+CODE_EXCLUDES = ["requirements.txt", "**/__pycache__", "**/*.pyc"]
+
+
+class ResponderStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: ResponderConfig, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        code = lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=CODE_EXCLUDES)
+        layer = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            code=lambda_.Code.from_asset(str(layer_dir()), exclude=[".complete"]),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+            description="Powertools and pydantic for the containment responder",
+        )
+        state = State(self, "State")
+        notifications = Notifications(self, "Notifications", config.notification_email)
+        approval = ApprovalApi(self, "Approval", code=code, layer=layer, incidents=state.incidents)
+        workflows = Workflows(
+            self,
+            "Workflows",
+            WorkflowInputs(
+                config=config,
+                code=code,
+                layer=layer,
+                incidents=state.incidents,
+                preferences=state.preferences,
+                topic=notifications.topic,
+                topic_key=notifications.key,
+                signing_secret_arn=approval.secret.secret_arn,
+                approval_api_url=approval.url,
+            ),
+        )
+        approval.handler.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], [workflows.containment_arn])
+        Triggers(self, "Triggers", containment=workflows.containment)
+
+        outputs = {
+            "IncidentsTable": state.incidents.table_name,
+            "PreferencesTable": state.preferences.table_name,
+            "ContainmentStateMachine": workflows.containment.state_machine_arn,
+            "RestoreStateMachine": workflows.restore.state_machine_arn,
+            "ApprovalApiUrl": approval.url,
+            "NotificationTopic": notifications.topic.topic_arn,
+        }
+        for key, value in outputs.items():
+            CfnOutput(self, key, value=value)

@@ -1,0 +1,1 @@
+"""Containment responder: Lambda code (handlers, domain logic, AWS adapters)."""

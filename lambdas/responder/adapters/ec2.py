@@ -1,0 +1,286 @@
+"""EC2, Auto Scaling and ELBv2 calls for instance containment."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from responder.adapters.aws import error_code
+
+MANAGED_TAG = "responder:managed"
+PURPOSE_TAG = "responder:purpose"
+INCIDENT_TAG = "responder:incident-id"
+GROUP_NAMES = {"isolation": "responder-isolation", "transition": "responder-transition"}
+ALL_TRAFFIC: list[dict[str, Any]] = [
+    {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
+]
+
+
+class InstanceNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class EniFacts:
+    eni_id: str
+    groups: tuple[str, ...]
+    vpc_id: str | None
+    attached: bool
+    public_ip: str | None
+    subnet_id: str | None
+
+
+@dataclass(frozen=True)
+class InstanceFacts:
+    instance_id: str
+    state: str
+    instance_type: str | None
+    vpc_id: str | None
+    enis: tuple[EniFacts, ...]
+    volumes: tuple[str, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    instance_profile_arn: str | None = None
+    public_ip: str | None = None
+
+
+@dataclass(frozen=True)
+class AsgFacts:
+    name: str
+    lifecycle_state: str
+    desired_capacity: int
+    min_size: int
+    target_group_arns: tuple[str, ...]
+
+
+class Ec2Gateway:
+    def __init__(self, ec2: Any, autoscaling: Any, elbv2: Any) -> None:
+        self.ec2 = ec2
+        self.autoscaling = autoscaling
+        self.elbv2 = elbv2
+
+    # -- reads -----------------------------------------------------------------------------------
+    def describe_instance(self, instance_id: str) -> InstanceFacts:
+        try:
+            resp = self.ec2.describe_instances(InstanceIds=[instance_id])
+        except ClientError as exc:
+            if error_code(exc) in ("InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"):
+                raise InstanceNotFound(f"instance {instance_id} not found") from exc
+            raise
+        instances = [i for r in resp.get("Reservations", []) for i in r.get("Instances", [])]
+        if not instances:
+            raise InstanceNotFound(f"instance {instance_id} not found")
+        inst = instances[0]
+        enis = tuple(
+            EniFacts(
+                eni_id=e["NetworkInterfaceId"],
+                groups=tuple(g["GroupId"] for g in e.get("Groups", [])),
+                vpc_id=e.get("VpcId") or inst.get("VpcId"),
+                attached=e.get("Attachment", {}).get("Status", "attached") in ("attached", "attaching"),
+                public_ip=(e.get("Association") or {}).get("PublicIp"),
+                subnet_id=e.get("SubnetId"),
+            )
+            for e in sorted(
+                inst.get("NetworkInterfaces", []), key=lambda e: e.get("Attachment", {}).get("DeviceIndex", 0)
+            )
+        )
+        volumes = tuple(
+            m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m and "VolumeId" in m["Ebs"]
+        )
+        return InstanceFacts(
+            instance_id=inst["InstanceId"],
+            state=inst.get("State", {}).get("Name", "unknown"),
+            instance_type=inst.get("InstanceType"),
+            vpc_id=inst.get("VpcId"),
+            enis=enis,
+            volumes=volumes,
+            tags={t["Key"]: t.get("Value", "") for t in inst.get("Tags", [])},
+            instance_profile_arn=(inst.get("IamInstanceProfile") or {}).get("Arn"),
+            public_ip=inst.get("PublicIpAddress"),
+        )
+
+    def instance_flag(self, instance_id: str, attribute: Literal["disableApiTermination", "disableApiStop"]) -> bool | None:
+        """The instance attribute's value, or None where the attribute is not supported."""
+        try:
+            resp = self.ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=attribute)
+        except ClientError as exc:
+            if attribute == "disableApiStop" and error_code(exc) in ("InvalidParameterValue", "UnsupportedOperation"):
+                return None
+            raise
+        key = attribute[0].upper() + attribute[1:]
+        value = resp.get(key)
+        if value is None:
+            return None if attribute == "disableApiStop" else False
+        return bool(value.get("Value", False))
+
+    def eni_groups(self, eni_id: str) -> tuple[str, ...]:
+        resp = self.ec2.describe_network_interfaces(NetworkInterfaceIds=[eni_id])
+        return tuple(g["GroupId"] for g in resp["NetworkInterfaces"][0].get("Groups", []))
+
+    def asg_membership(self, instance_id: str) -> AsgFacts | None:
+        resp = self.autoscaling.describe_auto_scaling_instances(InstanceIds=[instance_id])
+        members = resp.get("AutoScalingInstances", [])
+        if not members:
+            return None
+        name = members[0]["AutoScalingGroupName"]
+        groups = self.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        group = groups[0] if groups else {}
+        return AsgFacts(
+            name=name,
+            lifecycle_state=members[0]["LifecycleState"],
+            desired_capacity=int(group.get("DesiredCapacity", 0)),
+            min_size=int(group.get("MinSize", 0)),
+            target_group_arns=tuple(group.get("TargetGroupARNs", [])),
+        )
+
+    def target_groups_for(self, instance_id: str, vpc_id: str | None, limit: int = 50) -> tuple[list[str], bool]:
+        """Target groups in the VPC with the instance registered. Bounded: (found, truncated)."""
+        found: list[str] = []
+        checked = 0
+        paginator = self.elbv2.get_paginator("describe_target_groups")
+        for page in paginator.paginate():
+            for tg in page.get("TargetGroups", []):
+                if tg.get("TargetType", "instance") != "instance" or (vpc_id and tg.get("VpcId") != vpc_id):
+                    continue
+                if checked >= limit:
+                    return found, True
+                checked += 1
+                health = self.elbv2.describe_target_health(
+                    TargetGroupArn=tg["TargetGroupArn"], Targets=[{"Id": instance_id}]
+                )
+                for desc in health.get("TargetHealthDescriptions", []):
+                    state = desc.get("TargetHealth", {}).get("State")
+                    if desc.get("Target", {}).get("Id") == instance_id and state not in (None, "unused"):
+                        found.append(tg["TargetGroupArn"])
+                        break
+        return found, False
+
+    def snapshots_for(self, incident_id: str) -> dict[str, str]:
+        """Evidence snapshots already taken for the incident: volume id -> snapshot id."""
+        resp = self.ec2.describe_snapshots(
+            OwnerIds=["self"], Filters=[{"Name": f"tag:{INCIDENT_TAG}", "Values": [incident_id]}]
+        )
+        return {s["VolumeId"]: s["SnapshotId"] for s in resp.get("Snapshots", [])}
+
+    def group_rules(self, group_id: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        group = self.ec2.describe_security_groups(GroupIds=[group_id])["SecurityGroups"][0]
+        return group.get("IpPermissions", []), group.get("IpPermissionsEgress", [])
+
+    # -- writes ----------------------------------------------------------------------------------
+    def set_eni_groups(self, eni_id: str, groups: list[str]) -> None:
+        self.ec2.modify_network_interface_attribute(NetworkInterfaceId=eni_id, Groups=groups)
+
+    def set_instance_flag(
+        self, instance_id: str, attribute: Literal["disableApiTermination", "disableApiStop"], value: bool
+    ) -> None:
+        key = "DisableApiTermination" if attribute == "disableApiTermination" else "DisableApiStop"
+        self.ec2.modify_instance_attribute(InstanceId=instance_id, **{key: {"Value": value}})
+
+    def enter_standby(self, asg_name: str, instance_id: str, decrement: bool) -> None:
+        self.autoscaling.enter_standby(
+            AutoScalingGroupName=asg_name, InstanceIds=[instance_id], ShouldDecrementDesiredCapacity=decrement
+        )
+
+    def exit_standby(self, asg_name: str, instance_id: str) -> None:
+        self.autoscaling.exit_standby(AutoScalingGroupName=asg_name, InstanceIds=[instance_id])
+
+    def create_snapshot(self, volume_id: str, incident_id: str, instance_id: str) -> str:
+        resp = self.ec2.create_snapshot(
+            VolumeId=volume_id,
+            Description=f"Evidence for containment incident {incident_id} ({instance_id})",
+            TagSpecifications=[
+                {
+                    "ResourceType": "snapshot",
+                    "Tags": [
+                        {"Key": MANAGED_TAG, "Value": "true"},
+                        {"Key": INCIDENT_TAG, "Value": incident_id},
+                        {"Key": "responder:instance-id", "Value": instance_id},
+                    ],
+                }
+            ],
+        )
+        return str(resp["SnapshotId"])
+
+    def ensure_group(self, vpc_id: str, purpose: Literal["isolation", "transition"]) -> str:
+        """The responder's group of this purpose in the VPC: found by tag, else created once.
+
+        The isolation group has no rules in or out; the transition group allows all traffic both ways
+        (which makes existing flows untracked, so the swap to the isolation group cuts them).
+        """
+        group_id = self._find_group(vpc_id, purpose)
+        if group_id is None:
+            group_id = self._create_group(vpc_id, purpose)
+        self._enforce_rules(group_id, purpose)
+        return group_id
+
+    def _find_group(self, vpc_id: str, purpose: str) -> str | None:
+        resp = self.ec2.describe_security_groups(
+            Filters=[
+                {"Name": "vpc-id", "Values": [vpc_id]},
+                {"Name": "group-name", "Values": [GROUP_NAMES[purpose]]},
+            ]
+        )
+        for group in resp.get("SecurityGroups", []):
+            tags = {t["Key"]: t.get("Value") for t in group.get("Tags", [])}
+            if tags.get(MANAGED_TAG) == "true" and tags.get(PURPOSE_TAG) == purpose:
+                return str(group["GroupId"])
+        if resp.get("SecurityGroups"):
+            raise RuntimeError(
+                f"a security group named {GROUP_NAMES[purpose]} exists in {vpc_id} without the responder's tags; "
+                "refusing to use a group the responder does not manage"
+            )
+        return None
+
+    def _create_group(self, vpc_id: str, purpose: str) -> str:
+        try:
+            resp = self.ec2.create_security_group(
+                GroupName=GROUP_NAMES[purpose],
+                Description=f"containment responder {purpose} group (managed, do not edit)",
+                VpcId=vpc_id,
+                TagSpecifications=[
+                    {
+                        "ResourceType": "security-group",
+                        "Tags": [{"Key": MANAGED_TAG, "Value": "true"}, {"Key": PURPOSE_TAG, "Value": purpose}],
+                    }
+                ],
+            )
+        except ClientError as exc:
+            if error_code(exc) == "InvalidGroup.Duplicate":  # created concurrently by another incident
+                found = self._find_group(vpc_id, purpose)
+                if found:
+                    return found
+            raise
+        return str(resp["GroupId"])
+
+    def _enforce_rules(self, group_id: str, purpose: str) -> None:
+        ingress, egress = self.group_rules(group_id)
+        if purpose == "isolation":
+            if ingress:
+                self.ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=_strip(ingress))
+            if egress:
+                self.ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=_strip(egress))
+            return
+        if not _allows_all(ingress):
+            self._authorize(self.ec2.authorize_security_group_ingress, group_id)
+        if not _allows_all(egress):
+            self._authorize(self.ec2.authorize_security_group_egress, group_id)
+
+    @staticmethod
+    def _authorize(call: Any, group_id: str) -> None:
+        try:
+            call(GroupId=group_id, IpPermissions=ALL_TRAFFIC)
+        except ClientError as exc:
+            if error_code(exc) != "InvalidPermission.Duplicate":
+                raise
+
+
+def _allows_all(perms: list[dict[str, Any]]) -> bool:
+    v4 = any(p.get("IpProtocol") == "-1" and any(r.get("CidrIp") == "0.0.0.0/0" for r in p.get("IpRanges", [])) for p in perms)
+    v6 = any(p.get("IpProtocol") == "-1" and any(r.get("CidrIpv6") == "::/0" for r in p.get("Ipv6Ranges", [])) for p in perms)
+    return v4 and v6
+
+
+def _strip(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keep = ("IpProtocol", "FromPort", "ToPort", "IpRanges", "Ipv6Ranges", "PrefixListIds", "UserIdGroupPairs")
+    return [{k: v for k, v in p.items() if k in keep and v not in (None, [])} for p in perms]

@@ -1,0 +1,1 @@
+"""Domain logic: pure functions over typed models, with AWS gateways passed in."""

@@ -1,0 +1,180 @@
+"""Approval links: signed, expiring, single-use; a GET shows a confirm page, only a POST decides.
+
+A link carries the approval id, the incident id, an expiry and an HMAC-SHA256 signature over the three,
+plus the proposed decision, which only preselects a button. The Step Functions task token never leaves the server: it is stored on the
+approval record and used only after a valid POST. The form carries a per-approval nonce that the GET
+page renders, so a POST that did not come from the page is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import parse_qs, urlencode
+
+from responder.models.incident import Incident
+
+Decision = Literal["approve", "reject"]
+MAX_NAME = 100
+
+
+class LinkError(ValueError):
+    """A link or form that must not decide anything. `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class SignedLink:
+    approval_id: str
+    incident_id: str
+    decision: Decision
+    expires: int
+    signature: str
+
+
+def new_approval_id() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def _message(approval_id: str, incident_id: str, expires: int) -> bytes:
+    # The proposed decision is not signed: it only preselects a button. Only the POST decides.
+    return f"v1|{approval_id}|{incident_id}|{expires}".encode()
+
+
+def sign(key: bytes, approval_id: str, incident_id: str, decision: Decision, expires: int) -> SignedLink:
+    sig = hmac.new(key, _message(approval_id, incident_id, expires), hashlib.sha256).hexdigest()
+    return SignedLink(approval_id, incident_id, decision, expires, sig)
+
+
+def link_url(base_url: str, link: SignedLink) -> str:
+    query = urlencode({"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature})
+    return f"{base_url.rstrip('/')}/approvals/{link.approval_id}?{query}"
+
+
+def verify(key: bytes, approval_id: str, params: dict[str, str], now: int | None = None) -> SignedLink:
+    """Check a link's parameters; raises LinkError (4xx) for anything forged, tampered or expired."""
+    incident_id = params.get("incident", "")
+    decision = params.get("decision", "approve")
+    sig = params.get("sig", "")
+    try:
+        expires = int(params.get("exp", ""))
+    except ValueError:
+        raise LinkError(400, "The link is incomplete or malformed.") from None
+    if not incident_id or decision not in ("approve", "reject") or not sig or len(sig) != 64:
+        raise LinkError(400, "The link is incomplete or malformed.")
+    expected = hmac.new(key, _message(approval_id, incident_id, expires), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig):
+        raise LinkError(403, "The link's signature is not valid.")
+    if (now if now is not None else int(time.time())) >= expires:
+        raise LinkError(410, "The link has expired.")
+    return SignedLink(approval_id, incident_id, decision, expires, sig)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class DecisionForm:
+    decision: Decision
+    name: str
+    nonce: str
+    incident: str
+    exp: str
+    sig: str
+
+
+def parse_form(body: str) -> DecisionForm:
+    fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True, max_num_fields=20).items()}
+    decision = fields.get("decision", "")
+    name = " ".join(fields.get("name", "").split())
+    if decision not in ("approve", "reject"):
+        raise LinkError(400, "Choose Approve or Reject.")
+    if not fields.get("nonce"):
+        raise LinkError(403, "The form is missing its nonce; open the link again and use the page.")
+    if not name:
+        raise LinkError(400, "Type your name so that the decision records who made it.")
+    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
+        raise LinkError(400, f"The name must be at most {MAX_NAME} printable characters.")
+    return DecisionForm(
+        decision=decision,  # type: ignore[arg-type]
+        name=name,
+        nonce=fields["nonce"],
+        incident=fields.get("incident", ""),
+        exp=fields.get("exp", ""),
+        sig=fields.get("sig", ""),
+    )
+
+
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:760px;margin:2em auto;padding:0 1em;color:#1b1f24}"
+    "h1{font-size:1.4em}table{border-collapse:collapse;width:100%}td{border-top:1px solid #ddd;padding:.35em;"
+    "vertical-align:top}td:first-child{font-weight:600;width:30%}li{margin:.2em 0}"
+    "button{font-size:1em;padding:.5em 1.4em;margin-right:1em;border-radius:4px;border:1px solid #888;cursor:pointer}"
+    ".approve{background:#1a7f37;color:#fff}.reject{background:#cf222e;color:#fff}.note{color:#57606a}"
+)
+
+
+def _page(title: str, body: str) -> str:
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        '<meta name=robots content="noindex,nofollow">'
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+    )
+
+
+def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text: str) -> str:
+    e = html.escape
+    findings = "".join(
+        f"<li><b>{e(f.type)}</b> (severity {f.severity:.1f}, id {e(f.id)}){' - ' + e(f.title) if f.title else ''}</li>"
+        for f in incident.findings.values()
+    )
+    actions = "".join(f"<li>{e(a.description)}</li>" for a in incident.plan) or "<li>none</li>"
+    impact = "".join(f"<li>{e(line)}</li>" for line in (incident.impact.lines() if incident.impact else []))
+    rule = incident.decision.rule_id if incident.decision else "?"
+    hidden = "".join(
+        f'<input type=hidden name={k} value="{e(str(v))}">'
+        for k, v in (("nonce", nonce), ("incident", link.incident_id), ("exp", link.expires), ("sig", link.signature))
+    )
+    preferred = link.decision
+    body = (
+        f"<h1>Containment approval: {e(incident.resource.type.value)} {e(incident.resource.id)}</h1>"
+        f"<table><tr><td>Incident</td><td id=incident-id>{e(incident.incident_id)}</td></tr>"
+        f"<tr><td>Account / region</td><td>{e(incident.resource.account)} / {e(incident.resource.region)}</td></tr>"
+        f"<tr><td>Status</td><td id=status>{e(incident.status.value)}</td></tr>"
+        f"<tr><td>Rule</td><td>{e(rule)}</td></tr>"
+        f"<tr><td>Link expires</td><td>{e(expires_text)}</td></tr></table>"
+        f"<h2>Findings</h2><ul id=findings>{findings}</ul>"
+        f"<h2>Planned actions</h2><ol id=actions>{actions}</ol>"
+        f"<h2>Impact</h2><ul id=impact>{impact}</ul>"
+        f'<form method=post action="{e(link.approval_id)}" id=decision-form>{hidden}'
+        '<p><label>Your name (recorded with the decision): '
+        '<input name=name id=name required maxlength=100 autocomplete=name></label></p>'
+        f'<p><button type=submit name=decision value=approve class=approve id=approve{" autofocus" if preferred == "approve" else ""}>'
+        "Approve containment</button>"
+        f'<button type=submit name=decision value=reject class=reject id=reject{" autofocus" if preferred == "reject" else ""}>'
+        "Reject</button></p></form>"
+        '<p class=note>Opening this page changes nothing. Only the buttons decide, once.</p>'
+    )
+    return _page("Containment approval", body)
+
+
+def message_page(title: str, message: str, status_text: str = "") -> str:
+    e = html.escape
+    extra = f"<p id=status>{e(status_text)}</p>" if status_text else ""
+    return _page(title, f"<h1>{e(title)}</h1><p id=message>{e(message)}</p>{extra}")
+
+
+@dataclass(frozen=True)
+class Page:
+    status: int
+    html: str

@@ -1,0 +1,33 @@
+"""Collects what a containment or restore did, with timestamps, for the incident record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from responder.models.incident import ActionStatus, AppliedAction, Artifact, Incident, TimelineEntry
+
+
+@dataclass
+class Recorder:
+    actions: list[AppliedAction] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
+    notes: list[TimelineEntry] = field(default_factory=list)
+
+    def applied(self, action: str, target: str, **detail: str) -> None:
+        self.actions.append(AppliedAction(action=action, target=target, status=ActionStatus.APPLIED, detail=detail))
+
+    def skipped(self, action: str, target: str, **detail: str) -> None:
+        self.actions.append(AppliedAction(action=action, target=target, status=ActionStatus.SKIPPED, detail=detail))
+
+    def artifact(self, kind: Literal["ebs_snapshot", "security_group"], artifact_id: str, **detail: str) -> None:
+        self.artifacts.append(Artifact(kind=kind, id=artifact_id, detail=detail))
+
+    def note(self, event: str, detail: str = "") -> None:
+        self.notes.append(TimelineEntry(event=event, detail=detail))
+
+    def flush_into(self, incident: Incident) -> None:
+        incident.actions.extend(self.actions)
+        known = {(a.kind, a.id) for a in incident.artifacts}
+        incident.artifacts.extend(a for a in self.artifacts if (a.kind, a.id) not in known)
+        incident.timeline.extend(self.notes)

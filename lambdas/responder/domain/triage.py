@@ -1,0 +1,140 @@
+"""Triage: route a typed finding to its target, skip what must not be contained, deduplicate."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal, Protocol
+
+from responder.adapters.incidents import IncidentStore
+from responder.domain.protection import protection_reason
+from responder.models.common import ResourceType
+from responder.models.guardduty import GuardDutyFinding
+from responder.models.incident import FindingSummary, Incident, Status
+from responder.models.resource import ResourceRef
+
+
+class TagReader(Protocol):
+    def tags(self, ref: ResourceRef) -> dict[str, str] | None:
+        """The resource's tags, or None when the resource does not exist."""
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    outcome: Literal["new", "absorbed", "skipped"]
+    incident_id: str
+    reason: str = ""
+
+
+def new_incident_id(now: datetime | None = None) -> str:
+    ts = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S")
+    return f"inc-{ts}-{secrets.token_hex(4)}"
+
+
+def summarize(finding: GuardDutyFinding, source: str = "guardduty") -> FindingSummary:
+    return FindingSummary(
+        id=finding.id,
+        type=finding.type,
+        severity=finding.severity,
+        source=source,
+        title=finding.title[:300],
+        count=finding.service.count,
+        first_seen=finding.service.event_first_seen,
+        last_seen=finding.service.event_last_seen,
+        remote_ip=finding.service.remote_ip(),
+    )
+
+
+def route(finding: GuardDutyFinding) -> ResourceRef | str:
+    """The finding's target, or the reason it has none the responder supports."""
+    rtype = finding.resource.resource_type
+    family = finding.threat_family
+    if rtype == "Instance" and family == "EC2":
+        details = finding.resource.instance_details
+        if details is None:
+            return "Instance finding without resource.instanceDetails"
+        return ResourceRef(
+            type=ResourceType.EC2_INSTANCE, id=details.instance_id, account=finding.account_id, region=finding.region
+        )
+    return f"unsupported finding: family {family} on resource type {rtype}"
+
+
+def absorb(incident: Incident, summary: FindingSummary) -> None:
+    """Fold a repeated or additional finding into the incident that already owns the resource."""
+    known = incident.findings.get(summary.id)
+    if known is None:
+        incident.findings[summary.id] = summary
+        incident.log("finding_absorbed", f"{summary.type} ({summary.id}) on the same resource")
+    else:
+        known.count = max(known.count, summary.count)
+        known.deliveries += 1
+        if summary.last_seen and (known.last_seen is None or summary.last_seen > known.last_seen):
+            known.last_seen = summary.last_seen
+        incident.log("finding_redelivered", f"{summary.id} count {known.count}")
+    incident.delivery_count += 1
+
+
+def triage(
+    finding: GuardDutyFinding,
+    store: IncidentStore,
+    tags: TagReader,
+    protected_arns: list[str],
+    own_arns: list[str],
+    execution_arn: str | None = None,
+) -> TriageResult:
+    summary = summarize(finding)
+    target = route(finding)
+    skip: str | None = None
+    if finding.service.archived:
+        skip = "finding is archived"
+    elif finding.service.is_sample:
+        skip = "sample finding (service.additionalInfo.sample)"
+    if isinstance(target, str):
+        skip = skip or target
+        ref = ResourceRef(
+            type=ResourceType.OTHER,
+            id=_fallback_id(finding),
+            account=finding.account_id,
+            region=finding.region,
+        )
+    else:
+        ref = target
+    resource_tags: dict[str, str] = {}
+    if skip is None:
+        found = tags.tags(ref)
+        if found is None:
+            skip = f"{ref.type.value} {ref.id} does not exist"
+        else:
+            resource_tags = found
+            skip = protection_reason(ref.arn, resource_tags, protected_arns, own_arns)
+
+    incident = Incident(
+        incident_id=new_incident_id(),
+        status=Status.SKIPPED if skip else Status.NEW,
+        resource=ref,
+        findings={summary.id: summary},
+        resource_tags=resource_tags,
+        skip_reason=skip,
+        execution_arn=execution_arn,
+    )
+    incident.log("triaged", skip or "accepted for containment")
+    claim = store.claim(incident, finding.id, hold_resource=skip is None)
+    if claim.outcome == "absorbed":
+        store.update(claim.incident_id, lambda inc: absorb(inc, summary))
+        store.record_finding(finding.id, claim.incident_id)
+        return TriageResult("absorbed", claim.incident_id, "an open incident already owns this resource or finding")
+    if skip:
+        return TriageResult("skipped", incident.incident_id, skip)
+    return TriageResult("new", incident.incident_id)
+
+
+def _fallback_id(finding: GuardDutyFinding) -> str:
+    r = finding.resource
+    if r.instance_details:
+        return r.instance_details.instance_id
+    if r.access_key_details and r.access_key_details.access_key_id:
+        return r.access_key_details.access_key_id
+    if r.s3_bucket_details:
+        return r.s3_bucket_details[0].name
+    return f"unknown:{r.resource_type}"

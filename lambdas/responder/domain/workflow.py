@@ -1,0 +1,364 @@
+"""The containment and restore steps. Each step is a function of the incident id and its dependencies.
+
+Every step that changes the incident goes through `IncidentStore.update` (optimistic locking). Every
+step that changes a resource does so only after the pre-state is durably recorded (write-ahead).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from responder.adapters.ec2 import Ec2Gateway
+from responder.adapters.incidents import ApprovalItem, IncidentStore
+from responder.adapters.messaging import Notifier, SigningKey, TaskGone, WorkflowCallbacks
+from responder.adapters.preferences import PreferenceStore
+from responder.domain import approval as links
+from responder.domain import ec2 as ec2_domain
+from responder.domain import messages
+from responder.domain.preferences import decide
+from responder.domain.recorder import Recorder
+from responder.models.common import ResourceType
+from responder.models.incident import (
+    CLOSED_STATUSES,
+    RESTORABLE_STATUSES,
+    ApprovalRecord,
+    Incident,
+    Plan,
+    Status,
+)
+from responder.models.preferences import Decision, MatchFacts, Mode, OnTimeout
+
+Ec2Factory = Callable[[str], Ec2Gateway]
+
+
+class StepError(RuntimeError):
+    """A step cannot proceed; the message says why. The workflow fails loudly with it."""
+
+
+class WrongStatus(StepError):
+    pass
+
+
+def _require(incident: Incident, allowed: set[Status] | frozenset[Status], step: str) -> None:
+    if incident.status not in allowed:
+        raise WrongStatus(
+            f"{step}: incident {incident.incident_id} is {incident.status.value}; "
+            f"expected one of {', '.join(sorted(s.value for s in allowed))}"
+        )
+
+
+def _close(store: IncidentStore, incident: Incident) -> None:
+    if incident.status in CLOSED_STATUSES:
+        store.release_claim(incident.resource.key, incident.incident_id)
+
+
+# -- evaluate -------------------------------------------------------------------------------------
+def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> Decision:
+    incident = store.get(incident_id)
+    _require(incident, {Status.NEW}, "evaluate")
+    top = incident.top_finding()
+    facts = MatchFacts(
+        resource_type=incident.resource.type,
+        finding_type=top.type,
+        severity=top.severity,
+        account=incident.resource.account,
+        tags=incident.resource_tags,
+    )
+    decision = decide(prefs.all(), facts)
+
+    def apply(inc: Incident) -> None:
+        _require(inc, {Status.NEW}, "evaluate")
+        inc.decision = decision
+        inc.log("decided", decision.reason)
+        if decision.mode is Mode.IGNORE:
+            inc.status = Status.IGNORED
+
+    updated = store.update(incident_id, apply)
+    _close(store, updated)
+    return decision
+
+
+# -- plan and record ------------------------------------------------------------------------------
+def _options(incident: Incident) -> tuple[Decision, Literal["two_step", "direct"]]:
+    if incident.decision is None:
+        raise StepError(f"incident {incident.incident_id} has no decision")
+    return incident.decision, incident.decision.actions.ec2.isolation_mode or "two_step"
+
+
+def plan(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str, default_mode: str) -> Plan:
+    incident = store.get(incident_id)
+    _require(incident, {Status.NEW}, "plan")
+    decision, _ = _options(incident)
+    if incident.resource.type is not ResourceType.EC2_INSTANCE:
+        raise StepError(f"no containment plan for resource type {incident.resource.type.value}")
+    mode = decision.actions.ec2.isolation_mode or default_mode
+    gw = ec2_for(incident.resource.region)
+    facts = gw.describe_instance(incident.resource.id)
+    return ec2_domain.plan_instance(gw, facts, decision.actions.ec2, mode)  # type: ignore[arg-type]
+
+
+def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
+    """Write the plan and pre-state, once. A retry with the same pre-state is a no-op."""
+
+    def apply(inc: Incident) -> None:
+        if inc.pre_state is not None:
+            if inc.pre_state == the_plan.pre_state:
+                return
+            raise StepError(f"incident {inc.incident_id} already has a recorded pre-state; refusing to overwrite it")
+        _require(inc, {Status.NEW}, "record")
+        decision, _ = _options(inc)
+        inc.plan = the_plan.actions
+        inc.impact = the_plan.impact
+        inc.pre_state = the_plan.pre_state
+        if decision.dry_run or decision.mode is Mode.NOTIFY:
+            inc.status = Status.NOTIFIED
+        elif decision.mode is Mode.AUTO:
+            inc.status = Status.CONTAINING
+        else:
+            inc.status = Status.PENDING_APPROVAL
+        inc.log("pre_state_recorded", f"{len(the_plan.actions)} planned action(s); status {inc.status.value}")
+
+    updated = store.update(incident_id, apply)
+    _close(store, updated)
+    return updated.status
+
+
+# -- approval -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApprovalConfig:
+    api_base_url: str
+    timeout_seconds: int
+
+
+def request_approval(
+    store: IncidentStore,
+    notifier: Notifier,
+    key: SigningKey,
+    cfg: ApprovalConfig,
+    incident_id: str,
+    task_token: str,
+) -> str:
+    incident = store.get(incident_id)
+    _require(incident, {Status.PENDING_APPROVAL}, "request approval")
+    now = datetime.now(UTC)
+    expires = now + timedelta(seconds=cfg.timeout_seconds)
+    approval_id = links.new_approval_id()
+    store.put_approval(
+        ApprovalItem(
+            approval_id=approval_id,
+            incident_id=incident_id,
+            task_token=task_token,
+            nonce=links.new_nonce(),
+            expires_at=int(expires.timestamp()),
+        )
+    )
+
+    def apply(inc: Incident) -> None:
+        inc.approval = ApprovalRecord(approval_id=approval_id, requested_at=now, expires_at=expires)
+        inc.log("approval_requested", f"expires {expires:%Y-%m-%d %H:%M} UTC")
+
+    updated = store.update(incident_id, apply)
+    exp = int(expires.timestamp())
+    approve = links.link_url(cfg.api_base_url, links.sign(key.get(), approval_id, incident_id, "approve", exp))
+    reject = links.link_url(cfg.api_base_url, links.sign(key.get(), approval_id, incident_id, "reject", exp))
+    msg = messages.approval_request(updated, approve, reject, f"at {expires:%Y-%m-%d %H:%M} UTC")
+    notifier.send(msg.subject, msg.body, {"incident_id": incident_id, "kind": "approval_request"})
+    return approval_id
+
+
+@dataclass(frozen=True)
+class Decider:
+    name: str
+    source_ip: str | None = None
+    user_agent: str | None = None
+    via: Literal["link", "cli"] = "link"
+
+
+def apply_decision(
+    store: IncidentStore,
+    callbacks: WorkflowCallbacks,
+    approval_id: str,
+    decision: links.Decision,
+    who: Decider,
+    now_epoch: int | None = None,
+) -> Incident:
+    """Decide a pending approval once: record who, when and from where, then resume the workflow."""
+    now_epoch = now_epoch if now_epoch is not None else int(time.time())
+    taken = store.decide_approval(approval_id, "APPROVED" if decision == "approve" else "REJECTED", now_epoch)
+    if taken is None:
+        raise links.LinkError(409, "This approval was already decided, has expired, or does not exist.")
+    decided_at = datetime.fromtimestamp(now_epoch, UTC)
+
+    def apply(inc: Incident) -> None:
+        _require(inc, {Status.PENDING_APPROVAL}, "decide")
+        if inc.approval is None or inc.approval.approval_id != approval_id:
+            raise StepError("the approval does not belong to this incident")
+        inc.approval.decision = "approved" if decision == "approve" else "rejected"
+        inc.approval.decided_by = who.name
+        inc.approval.decided_at = decided_at
+        inc.approval.source_ip = who.source_ip
+        inc.approval.user_agent = (who.user_agent or "")[:300] or None
+        inc.approval.via = who.via
+        inc.status = Status.CONTAINING if decision == "approve" else Status.REJECTED
+        inc.log(f"{inc.approval.decision}", f"by {who.name} via {who.via}")
+
+    updated = store.update(taken.incident_id, apply)
+    try:
+        callbacks.succeed(taken.task_token, {"decision": updated.approval.decision if updated.approval else decision})
+    except TaskGone as exc:
+        raise links.LinkError(409, "The workflow is no longer waiting for this decision (it timed out).") from exc
+    _close(store, updated)
+    return updated
+
+
+# -- contain and verify ---------------------------------------------------------------------------
+def contain(
+    store: IncidentStore, ec2_for: Ec2Factory, incident_id: str, trigger: Literal["auto", "approved", "timeout"]
+) -> Incident:
+    incident = store.get(incident_id)
+    decision, mode = _options(incident)
+    if trigger == "timeout" and decision.on_timeout is not OnTimeout.CONTAIN:
+        raise StepError("approval timed out and the preference does not say on_timeout: contain")
+    gw = ec2_for(incident.resource.region)
+
+    def start(inc: Incident) -> None:
+        allowed = {Status.CONTAINING} | ({Status.PENDING_APPROVAL} if trigger == "timeout" else set())
+        _require(inc, allowed, "contain")
+        if trigger == "timeout" and inc.approval and inc.approval.decision is None:
+            inc.approval.decision = "expired"
+            inc.approval.via = "timeout"
+            inc.log("approval_timed_out", "preference says on_timeout: contain")
+        inc.status = Status.CONTAINING
+        if inc.containment_started_at is None:
+            # Write-ahead: the resource may have changed while approval was pending. Re-read it and record
+            # the fresh pre-state before the first mutating call. Never after containment has begun.
+            facts = gw.describe_instance(inc.resource.id)
+            if not ec2_domain.has_responder_groups(gw, facts):
+                fresh = ec2_domain.capture_pre_state(gw, facts)
+                if fresh != inc.pre_state:
+                    inc.pre_state_at_plan = inc.pre_state
+                    inc.pre_state = fresh
+                    inc.log("pre_state_refreshed", "the resource changed after planning; recorded its current state")
+            inc.containment_started_at = datetime.now(UTC)
+            inc.log("containment_started", trigger)
+
+    if trigger == "timeout":
+        store.expire_approval(incident)
+    incident = store.update(incident_id, start)
+    rec = Recorder()
+    try:
+        ec2_domain.contain_instance(gw, incident, decision.actions.ec2, mode, rec)
+    finally:
+        store.update(incident_id, rec.flush_into)
+    return store.get(incident_id)
+
+
+def verify(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -> Incident:
+    incident = store.get(incident_id)
+    _require(incident, {Status.CONTAINING}, "verify")
+    decision, _ = _options(incident)
+    problems = ec2_domain.verify_contained(ec2_for(incident.resource.region), incident, decision.actions.ec2)
+    if problems:
+        raise ec2_domain.ContainmentError("containment not verified: " + "; ".join(problems))
+
+    def apply(inc: Incident) -> None:
+        _require(inc, {Status.CONTAINING}, "verify")
+        inc.status = Status.CONTAINED
+        inc.contained_at = datetime.now(UTC)
+        inc.log("contained", "verified: every network interface isolated")
+
+    return store.update(incident_id, apply)
+
+
+# -- notify and finalize --------------------------------------------------------------------------
+def notify(store: IncidentStore, notifier: Notifier, incident_id: str) -> Incident:
+    incident = store.get(incident_id)
+    msg = messages.outcome(incident)
+    notifier.send(msg.subject, msg.body, {"incident_id": incident_id, "kind": incident.status.value.lower()})
+    return incident
+
+
+def finalize(
+    store: IncidentStore, incident_id: str, outcome: Literal["FAILED", "EXPIRED"], error: str | None = None
+) -> Incident:
+    def apply(inc: Incident) -> None:
+        if outcome == "EXPIRED":
+            _require(inc, {Status.PENDING_APPROVAL}, "expire")
+            if inc.approval:
+                inc.approval.decision = "expired"
+                inc.approval.via = "timeout"
+            inc.status = Status.EXPIRED
+            inc.log("expired", "no decision before the approval timeout")
+        else:
+            inc.status = Status.FAILED
+            inc.error = error or "unknown error"
+            inc.log("failed", inc.error)
+
+    incident = store.get(incident_id)
+    if outcome == "EXPIRED":
+        store.expire_approval(incident)
+    updated = store.update(incident_id, apply)
+    _close(store, updated)
+    return updated
+
+
+# -- restore --------------------------------------------------------------------------------------
+def restore_begin(store: IncidentStore, incident_id: str) -> Literal["restore", "noop"]:
+    incident = store.get(incident_id)
+    if incident.status is Status.RESTORED:
+        return "noop"
+    if incident.status not in RESTORABLE_STATUSES:
+        raise WrongStatus(
+            f"restore refused: incident {incident_id} is {incident.status.value}; "
+            "only CONTAINED or FAILED incidents can be restored"
+        )
+
+    def apply(inc: Incident) -> None:
+        _require(inc, RESTORABLE_STATUSES, "restore")
+        inc.status = Status.RESTORING
+        inc.error = None
+        inc.log("restore_started")
+
+    store.update(incident_id, apply)
+    return "restore"
+
+
+def restore_apply(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -> Incident:
+    incident = store.get(incident_id)
+    _require(incident, {Status.RESTORING}, "restore")
+    rec = Recorder()
+    report: list[str] = []
+    try:
+        if incident.pre_state is not None:
+            report = ec2_domain.restore_instance(ec2_for(incident.resource.region), incident, rec)
+    finally:
+
+        def apply(inc: Incident) -> None:
+            rec.flush_into(inc)
+            inc.restore_report = report
+
+        store.update(incident_id, apply)
+    return store.get(incident_id)
+
+
+def restore_verify(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -> Incident:
+    incident = store.get(incident_id)
+    _require(incident, {Status.RESTORING}, "verify restore")
+    if incident.pre_state is not None:
+        mismatches = ec2_domain.verify_restored(ec2_for(incident.resource.region), incident)
+        if mismatches:
+            raise ec2_domain.RestoreMismatch("restore not verified: " + "; ".join(mismatches))
+
+    def apply(inc: Incident) -> None:
+        _require(inc, {Status.RESTORING}, "verify restore")
+        inc.status = Status.RESTORED
+        inc.restored_at = datetime.now(UTC)
+        inc.log("restored", "every recorded attribute equals its pre-state")
+
+    updated = store.update(incident_id, apply)
+    _close(store, updated)
+    return updated

@@ -1,0 +1,1 @@
+"""Lambda handlers: decorators, parse, delegate. One module per function."""

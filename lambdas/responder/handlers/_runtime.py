@@ -1,0 +1,59 @@
+"""What every handler shares: Powertools logger, tracer and metrics, and environment validation."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from responder.adapters.aws import client
+from responder.adapters.ec2 import Ec2Gateway
+
+SERVICE = "containment-responder"
+NAMESPACE = "ContainmentResponder"
+
+logger = Logger(service=SERVICE)
+tracer = Tracer(service=SERVICE)
+metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
+
+E = TypeVar("E", bound=BaseModel)
+
+
+class EnvModel(BaseModel):
+    """Base of each handler's environment model. Field names are the variable names, lower-cased."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def load_env(model: type[E]) -> E:
+    """Validate the environment at cold start; a missing or bad variable fails the init, naming it."""
+    values = {k.lower(): v for k, v in os.environ.items()}
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
+
+
+def ec2_gateway(region: str) -> Ec2Gateway:
+    return Ec2Gateway(client("ec2", region), client("autoscaling", region), client("elbv2", region))
+
+
+def count(name: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+    metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def incident_keys(incident_id: str | None, finding_id: str | None = None) -> None:
+    keys: dict[str, Any] = {}
+    if incident_id:
+        keys["incident_id"] = incident_id
+    if finding_id:
+        keys["finding_id"] = finding_id
+    logger.append_keys(**keys)

@@ -1,0 +1,36 @@
+"""Contain: apply every action. A failure raises, so the workflow marks the incident FAILED."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from responder.adapters.aws import client
+from responder.adapters.incidents import IncidentStore
+from responder.domain.workflow import contain
+from responder.handlers._runtime import EnvModel, count, ec2_gateway, incident_keys, load_env, logger, metrics, tracer
+from responder.models.incident import ActionStatus
+
+
+class ContainEnv(EnvModel):
+    incidents_table: str = Field(min_length=3)
+
+
+ENV = load_env(ContainEnv)
+STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    incident_id = str(event["incident_id"])
+    trigger: Literal["auto", "approved", "timeout"] = event.get("trigger", "auto")
+    incident_keys(incident_id)
+    incident = contain(STORE, ec2_gateway, incident_id, trigger)
+    applied = sum(1 for a in incident.actions if a.status is ActionStatus.APPLIED)
+    count("ActionsApplied", applied)
+    logger.info("contained", extra={"actions_applied": applied, "trigger": trigger})
+    return {"incident_id": incident_id, "actions_applied": applied}

@@ -1,0 +1,35 @@
+"""Notify: email the incident's outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from responder.adapters.aws import client
+from responder.adapters.incidents import IncidentStore
+from responder.adapters.messaging import Notifier
+from responder.domain.workflow import notify
+from responder.handlers._runtime import EnvModel, incident_keys, load_env, logger, metrics, tracer
+
+
+class NotifyEnv(EnvModel):
+    incidents_table: str = Field(min_length=3)
+    topic_arn: str = Field(min_length=20)
+
+
+ENV = load_env(NotifyEnv)
+STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+NOTIFIER = Notifier(ENV.topic_arn, client("sns"))
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    incident_id = str(event["incident_id"])
+    incident_keys(incident_id)
+    incident = notify(STORE, NOTIFIER, incident_id)
+    logger.info("notified", extra={"status": incident.status.value})
+    return {"incident_id": incident_id, "status": incident.status.value}

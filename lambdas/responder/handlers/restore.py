@@ -1,0 +1,60 @@
+"""Restore steps: begin (validate and mark RESTORING), apply (put back), verify (compare to pre-state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import Field
+
+from responder.adapters.aws import client
+from responder.adapters.incidents import IncidentStore
+from responder.domain.workflow import restore_apply, restore_begin, restore_verify
+from responder.handlers._runtime import EnvModel, count, ec2_gateway, incident_keys, load_env, logger, metrics, tracer
+
+
+class RestoreEnv(EnvModel):
+    incidents_table: str = Field(min_length=3)
+
+
+ENV = load_env(RestoreEnv)
+STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+
+
+def _incident_id(event: dict[str, Any]) -> str:
+    value = event.get("incident_id")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('restore needs {"incident_id": "..."}')
+    incident_keys(value)
+    return value
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def begin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    incident_id = _incident_id(event)
+    outcome = restore_begin(STORE, incident_id)
+    logger.info("restore begins", extra={"outcome": outcome})
+    return {"incident_id": incident_id, "outcome": outcome}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def apply(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    incident_id = _incident_id(event)
+    incident = restore_apply(STORE, ec2_gateway, incident_id)
+    logger.info("restore applied", extra={"report": incident.restore_report})
+    return {"incident_id": incident_id}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    incident_id = _incident_id(event)
+    incident = restore_verify(STORE, ec2_gateway, incident_id)
+    count("IncidentsRestored")
+    logger.info("restored", extra={"status": incident.status.value})
+    return {"incident_id": incident_id, "status": incident.status.value}

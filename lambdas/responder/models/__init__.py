@@ -1,0 +1,1 @@
+"""Typed models parsed at the edge. The domain never sees raw dicts."""

@@ -1,0 +1,202 @@
+"""The incident record: what was found, what was decided, the pre-state, and every change made."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from responder.models.common import utcnow
+from responder.models.preferences import Decision
+from responder.models.resource import ResourceRef
+
+
+class Status(StrEnum):
+    NEW = "NEW"  # claimed by triage; nothing planned or changed yet
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    CONTAINING = "CONTAINING"
+    CONTAINED = "CONTAINED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    NOTIFIED = "NOTIFIED"
+    IGNORED = "IGNORED"
+    SKIPPED = "SKIPPED"
+    FAILED = "FAILED"
+    RESTORING = "RESTORING"
+    RESTORED = "RESTORED"
+
+
+# An incident in one of these holds no claim on its resource: a new finding opens a new incident.
+CLOSED_STATUSES = frozenset(
+    {Status.REJECTED, Status.EXPIRED, Status.NOTIFIED, Status.IGNORED, Status.SKIPPED, Status.RESTORED}
+)
+RESTORABLE_STATUSES = frozenset({Status.CONTAINED, Status.FAILED})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FindingSummary(_Model):
+    id: str
+    type: str
+    severity: float
+    source: str = "guardduty"
+    title: str = ""
+    count: int = 1
+    deliveries: int = 1
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    remote_ip: str | None = None
+
+
+class EniState(_Model):
+    eni_id: str
+    groups: list[str]
+    vpc_id: str | None = None
+    attached: bool = True
+
+
+class AsgState(_Model):
+    name: str
+    lifecycle_state: str
+    desired_capacity: int
+    min_size: int
+    entered_standby: bool = False
+    decrement_desired: bool = False
+
+
+class Ec2PreState(_Model):
+    kind: Literal["ec2_instance"] = "ec2_instance"
+    instance_id: str
+    vpc_id: str | None
+    instance_state: str
+    enis: list[EniState]
+    disable_api_termination: bool
+    disable_api_stop: bool | None = None  # None: the attribute is not supported where the instance runs
+    asg: AsgState | None = None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+PreState = Annotated[Ec2PreState, Field(discriminator="kind")]
+
+
+class PlannedAction(_Model):
+    action: str
+    target: str
+    description: str
+
+
+class Ec2Impact(_Model):
+    kind: Literal["ec2_instance"] = "ec2_instance"
+    instance_id: str
+    instance_type: str | None = None
+    instance_state: str
+    vpc_id: str | None
+    public_ips: list[str] = Field(default_factory=list)
+    enis: list[EniState]
+    asg_name: str | None = None
+    target_groups: list[str] = Field(default_factory=list)
+    target_groups_truncated: bool = False
+    instance_role: str | None = None
+    volumes: list[str] = Field(default_factory=list)
+    isolation_mode: Literal["two_step", "direct"]
+
+    def lines(self) -> list[str]:
+        enis = ", ".join(f"{e.eni_id} ({', '.join(e.groups) or 'no groups'})" for e in self.enis) or "none"
+        tgs = ", ".join(self.target_groups) or "none found"
+        if self.target_groups_truncated:
+            tgs += " (list truncated)"
+        return [
+            f"Instance: {self.instance_id} ({self.instance_type or 'unknown type'}, {self.instance_state})",
+            f"VPC: {self.vpc_id or 'none'}",
+            f"Network interfaces: {enis}",
+            f"Public IP: {', '.join(self.public_ips) or 'none'}",
+            f"Auto Scaling group: {self.asg_name or 'none'}",
+            f"Load-balancer target groups: {tgs}",
+            f"Instance role: {self.instance_role or 'none'}",
+            f"EBS volumes (snapshotted as evidence): {', '.join(self.volumes) or 'none'}",
+        ]
+
+
+Impact = Annotated[Ec2Impact, Field(discriminator="kind")]
+
+
+class Plan(_Model):
+    actions: list[PlannedAction]
+    impact: Impact
+    pre_state: PreState
+
+
+class ActionStatus(StrEnum):
+    STARTED = "started"  # write-ahead: recorded before the mutating call
+    APPLIED = "applied"
+    SKIPPED = "skipped"  # already in the desired state
+
+
+class AppliedAction(_Model):
+    action: str
+    target: str
+    status: ActionStatus
+    at: datetime = Field(default_factory=utcnow)
+    detail: dict[str, str] = Field(default_factory=dict)
+
+
+class Artifact(_Model):
+    kind: Literal["ebs_snapshot", "security_group"]
+    id: str
+    detail: dict[str, str] = Field(default_factory=dict)
+
+
+class ApprovalRecord(_Model):
+    approval_id: str
+    requested_at: datetime
+    expires_at: datetime
+    decision: Literal["approved", "rejected", "expired"] | None = None
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    source_ip: str | None = None
+    user_agent: str | None = None
+    via: Literal["link", "cli", "timeout"] | None = None
+
+
+class TimelineEntry(_Model):
+    at: datetime = Field(default_factory=utcnow)
+    event: str
+    detail: str = ""
+
+
+class Incident(_Model):
+    incident_id: str
+    status: Status
+    resource: ResourceRef
+    findings: dict[str, FindingSummary]
+    resource_tags: dict[str, str] = Field(default_factory=dict)
+    delivery_count: int = 1
+    decision: Decision | None = None
+    plan: list[PlannedAction] = Field(default_factory=list)
+    impact: Impact | None = None
+    pre_state: PreState | None = None
+    pre_state_at_plan: PreState | None = None
+    actions: list[AppliedAction] = Field(default_factory=list)
+    artifacts: list[Artifact] = Field(default_factory=list)
+    approval: ApprovalRecord | None = None
+    skip_reason: str | None = None
+    error: str | None = None
+    restore_report: list[str] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    containment_started_at: datetime | None = None
+    contained_at: datetime | None = None
+    restored_at: datetime | None = None
+    execution_arn: str | None = None
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    version: int = 0
+
+    def log(self, event: str, detail: str = "") -> None:
+        self.timeline.append(TimelineEntry(event=event, detail=detail))
+
+    def top_finding(self) -> FindingSummary:
+        return max(self.findings.values(), key=lambda f: (f.severity, f.id))

@@ -1,0 +1,122 @@
+"""Containment preferences: the rules a team stores to decide what the responder does.
+
+A rule matches on resource type, finding-type glob, minimum severity, account and resource tags.
+The matching rule with the lowest priority number wins; with no matching rule the built-in default
+is `approve`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from responder.models.common import ResourceType
+
+
+class Mode(StrEnum):
+    AUTO = "auto"
+    APPROVE = "approve"
+    NOTIFY = "notify"
+    IGNORE = "ignore"
+
+
+class OnTimeout(StrEnum):
+    EXPIRE = "expire"
+    CONTAIN = "contain"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RuleMatch(_Strict):
+    resource_types: list[ResourceType] = Field(default_factory=list, description="Empty matches any type.")
+    finding_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
+    min_severity: float = Field(default=0.0, ge=0.0, le=10.0)
+    accounts: list[str] = Field(default_factory=list, description="Empty matches any account.")
+    tags: dict[str, str] = Field(default_factory=dict, description="The resource must carry every tag.")
+
+    @field_validator("finding_types")
+    @classmethod
+    def _globs(cls, value: list[str]) -> list[str]:
+        for glob in value:
+            if not glob or len(glob) > 256:
+                raise ValueError("finding type globs must be 1-256 characters")
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _accounts(cls, value: list[str]) -> list[str]:
+        for account in value:
+            if not (len(account) == 12 and account.isdigit()):
+                raise ValueError(f"account {account!r} is not a 12-digit AWS account id")
+        return value
+
+
+class Ec2Options(_Strict):
+    isolation_mode: Literal["two_step", "direct"] | None = Field(
+        default=None, description="Overrides the stack's isolationMode for matching incidents."
+    )
+    snapshot: bool = True
+    asg_standby: bool = True
+    termination_protection: bool = True
+
+
+class RuleActions(_Strict):
+    ec2: Ec2Options = Field(default_factory=Ec2Options)
+
+
+class Rule(_Strict):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+    priority: int = Field(ge=0, le=100_000)
+    match: RuleMatch = Field(default_factory=RuleMatch)
+    mode: Mode
+    on_timeout: OnTimeout = OnTimeout.EXPIRE
+    dry_run: bool = False
+    actions: RuleActions = Field(default_factory=RuleActions)
+    notes: str = Field(default="", max_length=2000)
+
+    def matches(self, facts: MatchFacts) -> tuple[bool, str]:
+        """Whether the rule matches, and why (or why not) in words for `explain`."""
+        m = self.match
+        if m.resource_types and facts.resource_type not in m.resource_types:
+            return False, f"resource type {facts.resource_type.value} not in {[t.value for t in m.resource_types]}"
+        if not any(fnmatch.fnmatchcase(facts.finding_type, g) for g in m.finding_types):
+            return False, f"finding type {facts.finding_type} matches none of {m.finding_types}"
+        if facts.severity < m.min_severity:
+            return False, f"severity {facts.severity} below {m.min_severity}"
+        if m.accounts and facts.account not in m.accounts:
+            return False, f"account {facts.account} not in {m.accounts}"
+        for key, value in m.tags.items():
+            if facts.tags.get(key) != value:
+                return False, f"tag {key}={value} not on the resource"
+        return True, "all conditions match"
+
+
+class MatchFacts(BaseModel):
+    """What a rule is matched against."""
+
+    model_config = ConfigDict(frozen=True)
+
+    resource_type: ResourceType
+    finding_type: str
+    severity: float
+    account: str
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+DEFAULT_RULE_ID = "builtin-default"
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    mode: Mode
+    on_timeout: OnTimeout
+    rule_id: str
+    dry_run: bool = False
+    reason: str
+    actions: RuleActions = Field(default_factory=RuleActions)

@@ -1,0 +1,44 @@
+"""The typed target of a containment: which resource, in which account and region."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from responder.models.common import AccountId, Region, ResourceType
+
+
+def partition_for(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+class ResourceRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    type: ResourceType
+    id: str = Field(min_length=1, max_length=256)
+    account: AccountId
+    region: Region
+
+    @property
+    def key(self) -> str:
+        """The deduplication key: one open incident per key."""
+        return f"{self.account}:{self.region}:{self.type.value}:{self.id}"
+
+    @property
+    def arn(self) -> str:
+        p = partition_for(self.region)
+        if self.type is ResourceType.EC2_INSTANCE:
+            return f"arn:{p}:ec2:{self.region}:{self.account}:instance/{self.id}"
+        if self.type is ResourceType.IAM_USER:
+            return f"arn:{p}:iam::{self.account}:user/{self.id}"
+        if self.type is ResourceType.IAM_ROLE:
+            return f"arn:{p}:iam::{self.account}:role/{self.id}"
+        if self.type is ResourceType.ACCESS_KEY:
+            return f"arn:{p}:iam::{self.account}:access-key/{self.id}"
+        if self.type is ResourceType.S3_BUCKET:
+            return f"arn:{p}:s3:::{self.id}"
+        return f"unsupported:{self.account}:{self.region}:{self.id}"
