@@ -35,7 +35,7 @@ def capture_pre_state(gw: Ec2Gateway, facts: InstanceFacts) -> Ec2PreState:
         instance_id=facts.instance_id,
         vpc_id=facts.vpc_id,
         instance_state=facts.state,
-        enis=[EniState(eni_id=e.eni_id, groups=list(e.groups), vpc_id=e.vpc_id, attached=e.attached) for e in facts.enis],
+        enis=[EniState(eni_id=e.eni_id, groups=sorted(e.groups), vpc_id=e.vpc_id, attached=e.attached) for e in facts.enis],
         disable_api_termination=bool(gw.instance_flag(facts.instance_id, "disableApiTermination")),
         disable_api_stop=gw.instance_flag(facts.instance_id, "disableApiStop"),
         asg=(
@@ -175,7 +175,7 @@ def contain_instance(
                 rec.artifact("security_group", transition[vpc], purpose="transition", vpc=vpc)
 
     current = {e.eni_id: e.groups for e in gw.describe_instance(iid).enis}
-    pending = [e for e in pre.enis if list(current.get(e.eni_id, ())) != [isolation[e.vpc_id or pre.vpc_id or ""]]]
+    pending = [e for e in pre.enis if set(current.get(e.eni_id, ())) != {isolation[e.vpc_id or pre.vpc_id or ""]}]
     if mode == "two_step":
         for eni in pending:
             group = transition[eni.vpc_id or pre.vpc_id or ""]
@@ -276,7 +276,7 @@ def restore_instance(gw: Ec2Gateway, incident: Incident, rec: Recorder) -> list[
         wanted = list(eni.groups) + extra
         if extra:
             report.append(f"{eni.eni_id}: kept group(s) {', '.join(extra)} added after containment")
-        if list(now.groups) != wanted:
+        if set(now.groups) != set(wanted):
             gw.set_eni_groups(eni.eni_id, wanted)
             rec.applied("eni_restore_groups", eni.eni_id, groups=",".join(wanted))
 
@@ -301,8 +301,8 @@ def verify_restored(gw: Ec2Gateway, incident: Incident) -> list[str]:
         now = current.get(eni.eni_id)
         if now is None:
             continue  # reported by restore
-        kept = [g for g in now.groups if g not in eni.groups]
-        if any(g in responder_groups for g in kept) or [g for g in now.groups if g in eni.groups] != list(eni.groups):
+        kept = set(now.groups) - set(eni.groups)
+        if kept & responder_groups or not set(eni.groups) <= set(now.groups):
             mismatches.append(f"enis[{eni.eni_id}].groups: expected {eni.groups}, found {list(now.groups)}")
     term = bool(gw.instance_flag(pre.instance_id, "disableApiTermination"))
     if term != pre.disable_api_termination:

@@ -1,0 +1,1 @@
+"""The `responder` command-line tool and the embedded sandbox."""

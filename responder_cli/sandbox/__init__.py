@@ -1,0 +1,1 @@
+"""The embedded sandbox: the real stack and handlers on an AWS emulator (moto), on a laptop."""

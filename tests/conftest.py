@@ -1,0 +1,41 @@
+"""Shared test set-up: fake credentials, no network, no tracing; every AWS call goes to moto."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_SECURITY_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "ContainmentResponder",
+        "POWERTOOLS_SERVICE_NAME": "containment-responder",
+        "JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION": "1",
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+)
+os.environ.pop("AWS_PROFILE", None)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+import boto3  # noqa: E402
+import pytest  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from responder.adapters.aws import reset_clients  # noqa: E402
+from responder_cli.sandbox import moto_fidelity  # noqa: E402
+
+moto_fidelity.apply()
+
+
+@pytest.fixture
+def aws():
+    """An in-process moto for the test."""
+    reset_clients()
+    with mock_aws():
+        yield boto3.Session(region_name="us-east-1")
+    reset_clients()
