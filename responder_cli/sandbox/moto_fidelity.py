@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 _applied = False
+# moto discovers CloudFormation resource types through CloudFormationModel.__subclasses__(), which holds
+# only weak references: the gap-filler classes are kept alive here.
+_REGISTERED: list[type] = []
 
 
 def apply() -> None:
@@ -17,6 +20,8 @@ def apply() -> None:
         return
     _applied = True
     _primary_eni_groups_are_the_instance_groups()
+    _cloudformation_gap_fillers()
+    _cloudformation_state_machines_are_executable()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -41,3 +46,165 @@ def _primary_eni_groups_are_the_instance_groups() -> None:
             eni.instance.security_groups = list(eni._group_set)
 
     NetworkInterfaceBackend.modify_network_interface_attribute = modify  # type: ignore[method-assign]
+
+
+def _cloudformation_gap_fillers() -> None:
+    """CloudFormation resource types the stack uses that moto's CloudFormation does not create.
+
+    Each creates the real resource through moto's own backend, so references resolve as on AWS.
+    Policy-only types (topic and queue policies, request validators) are accepted and recorded: moto
+    does not enforce resource policies, so there is nothing to create.
+    """
+    import json as _json
+    import secrets as _secrets
+    import string
+
+    from moto.apigateway.models import apigateway_backends
+    from moto.cloudformation import parsing
+    from moto.core.common_models import CloudFormationModel
+    from moto.secretsmanager.models import secretsmanager_backends
+    from moto.sns.models import sns_backends
+
+    class _Filler:
+        """Shared behaviour; each resource class lists CloudFormationModel as a direct base, which is how
+        moto discovers resource types (CloudFormationModel.__subclasses__())."""
+
+        def __init__(self, physical_id: str, attributes: dict[str, str] | None = None) -> None:
+            self._physical_id = physical_id
+            self._attributes = attributes or {}
+
+        @property
+        def physical_resource_id(self) -> str:
+            return self._physical_id
+
+        @classmethod
+        def has_cfn_attr(cls, attr: str) -> bool:
+            return True
+
+        def get_cfn_attribute(self, attribute_name: str) -> str:
+            return self._attributes.get(attribute_name, self._physical_id)
+
+        @classmethod
+        def update_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+            return cls.create_from_cloudformation_json(*args, **kwargs)
+
+        @classmethod
+        def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+            return None
+
+    class Secret(_Filler, CloudFormationModel):
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "Name"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SecretsManager::Secret"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Secret:
+            props = cloudformation_json.get("Properties", {})
+            value = props.get("SecretString")
+            if value is None:
+                gen = props.get("GenerateSecretString", {})
+                alphabet = string.ascii_letters + string.digits
+                value = "".join(_secrets.choice(alphabet) for _ in range(int(gen.get("PasswordLength", 32))))
+            backend = secretsmanager_backends[account_id][region_name]
+            created = _json.loads(
+                backend.create_secret(
+                    name=props.get("Name") or resource_name,
+                    secret_string=value,
+                    secret_binary=None,
+                    description=props.get("Description"),
+                    tags=props.get("Tags"),
+                    kms_key_id=props.get("KmsKeyId"),
+                    client_request_token=None,
+                    replica_regions=[],
+                    force_overwrite=False,
+                )
+            )
+            return cls(created["ARN"], {"Id": created["ARN"]})
+
+    class Subscription(_Filler, CloudFormationModel):
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return ""
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::SNS::Subscription"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Subscription:
+            props = cloudformation_json["Properties"]
+            sub = sns_backends[account_id][region_name].subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+            return cls(sub.arn)
+
+    class Stage(_Filler, CloudFormationModel):
+        @staticmethod
+        def cloudformation_name_type() -> str:
+            return "StageName"
+
+        @staticmethod
+        def cloudformation_type() -> str:
+            return "AWS::ApiGateway::Stage"
+
+        @classmethod
+        def create_from_cloudformation_json(  # type: ignore[override]
+            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        ) -> Stage:
+            props = cloudformation_json["Properties"]
+            backend = apigateway_backends[account_id][region_name]
+            name = props["StageName"]
+            api = backend.get_rest_api(props["RestApiId"])
+            if name not in api.stages:
+                backend.create_stage(
+                    props["RestApiId"], name, props["DeploymentId"], tracing_enabled=props.get("TracingEnabled")
+                )
+            return cls(name)
+
+    def _accepted(type_name: str) -> type:
+        class Accepted(_Filler, CloudFormationModel):
+            @staticmethod
+            def cloudformation_name_type() -> str:
+                return ""
+
+            @staticmethod
+            def cloudformation_type() -> str:
+                return type_name
+
+            @classmethod
+            def create_from_cloudformation_json(  # type: ignore[override]
+                cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+            ) -> Any:
+                return cls(resource_name)
+
+        return Accepted
+
+    _REGISTERED.extend([Secret, Subscription, Stage])
+    for type_name in ("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::ApiGateway::RequestValidator"):
+        _REGISTERED.append(_accepted(type_name))
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
+
+
+def _cloudformation_state_machines_are_executable() -> None:
+    """With `execute_state_machine` on, moto serves Step Functions from its executing backend, but its
+    CloudFormation still creates state machines in the plain one, where StartExecution cannot see them.
+    Create them where the API will look."""
+    from moto.stepfunctions import models
+    from moto.stepfunctions.responses import get_backend
+
+    class _Accounts:
+        def __getitem__(self, account: str) -> Any:
+            class _Regions:
+                def __getitem__(self, region: str) -> Any:
+                    return get_backend(account, region)
+
+            return _Regions()
+
+    models.stepfunctions_backends = _Accounts()  # type: ignore[assignment]

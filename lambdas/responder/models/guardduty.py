@@ -110,7 +110,7 @@ class GuardDutyFinding(_GdModel):
     schema_version: str | None = Field(default=None, alias="schemaVersion")
     id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_\-]+$")
     arn: str | None = None
-    type: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9_\-]+:[A-Za-z0-9_\-]+/[A-Za-z0-9_\-.!]+$")
+    type: str = Field(min_length=3, max_length=128, pattern=r"^[A-Za-z0-9_\-]+:[A-Za-z0-9_\-]+/[A-Za-z0-9_\-.!&]+$")
     severity: float = Field(ge=0.0, le=10.0)
     account_id: AccountId = Field(alias="accountId")
     region: Region

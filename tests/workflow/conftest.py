@@ -1,0 +1,45 @@
+"""Workflow tests: the synthesized template deployed into moto, executed by moto's Step Functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from responder.adapters.aws import reset_clients
+from responder_cli.sandbox import lambda_runtime
+from responder_cli.sandbox.deploy import deploy
+from tests.support.harness import STACK, Responder, code_dir
+
+APPROVAL_TIMEOUT_S = 8
+
+
+@pytest.fixture(scope="session")
+def assembly(tmp_path_factory) -> Path:
+    from infra.synth import synth_template
+
+    out = tmp_path_factory.mktemp("cdk-out")
+    synth_template(
+        {
+            "notificationEmail": "soc@example.com",
+            "approvalTimeoutHours": APPROVAL_TIMEOUT_S / 3600,
+            "protectedArns": "arn:aws:ec2:*:123456789012:instance/i-0protected*",
+        },
+        str(out),
+    )
+    return out
+
+
+@pytest.fixture
+def responder(assembly):
+    reset_clients()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}}):
+        invoker = lambda_runtime.InProcessInvoker(code_dir())
+        lambda_runtime.install(invoker)
+        session = boto3.Session(region_name="us-east-1")
+        stack = deploy(session, assembly, STACK)
+        yield Responder(session, stack, invoker)
+        lambda_runtime.uninstall()
+    reset_clients()

@@ -1,0 +1,261 @@
+"""The containment and restore workflows, from the synthesized template, in moto's Step Functions executor.
+
+Every Lambda task runs the real handler code; every AWS call goes to moto.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from responder.adapters.preferences import PreferenceStore
+from responder.models.preferences import Mode, OnTimeout, Rule, RuleMatch
+from responder_cli.samples import ec2_finding
+from tests.support.victims import eni_groups, make_asg_instance, make_instance
+from tests.workflow.conftest import APPROVAL_TIMEOUT_S
+
+BRUTE = "UnauthorizedAccess:EC2/SSHBruteForce"
+C2 = "Backdoor:EC2/C&CActivity.B"
+
+
+def _prefs(responder, *rules: Rule) -> None:
+    store = PreferenceStore(responder.stack.outputs["PreferencesTable"], responder.session.client("dynamodb"))
+    for rule in rules:
+        store.put(rule)
+
+
+def _auto(responder, on_timeout: OnTimeout = OnTimeout.EXPIRE, mode: Mode = Mode.AUTO, **kw) -> None:
+    _prefs(responder, Rule(id="ec2-auto", priority=10, match=RuleMatch(resource_types=["ec2_instance"]), mode=mode, on_timeout=on_timeout, **kw))
+
+
+def _form(responder, email) -> dict[str, str]:
+    status, page = responder.http("GET", email.link("Approve"))
+    assert status == 200, page
+    fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page))
+    assert set(fields) == {"nonce", "incident", "exp", "sig"}
+    return fields
+
+
+def _approve(responder, email, name: str = "Alice Analyst", decision: str = "approve") -> tuple[int, str]:
+    fields = _form(responder, email)
+    return responder.http("POST", email.link("Approve").split("?")[0], {**fields, "name": name, "decision": decision})
+
+
+def test_auto_mode_contains_and_verifies(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=2)
+    _auto(responder)
+
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))
+
+    assert desc["status"] == "SUCCEEDED", desc
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert incident.decision.rule_id == "ec2-auto" and incident.decision.mode is Mode.AUTO
+    assert incident.contained_at is not None and incident.pre_state is not None
+    assert [e.eni_id for e in incident.pre_state.enis] == victim.enis
+    isolation = {a.id for a in incident.artifacts if a.kind == "security_group" and a.detail["purpose"] == "isolation"}
+    for eni in victim.enis:
+        assert set(eni_groups(ec2, eni)) == isolation
+    assert responder.wait_for_email("[CONTAINED]")
+    assert "RequestApproval" not in responder.states(desc["executionArn"])
+
+
+def test_approve_via_signed_link_get_shows_page_post_decides(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=2)
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id, severity=8.0))
+
+    email = responder.wait_for_email("[APPROVAL NEEDED]")
+    incident = responder.wait_for_status(responder.only_incident().incident_id, "PENDING_APPROVAL")
+    # The email says what was found, which instance, what will be done, and the impact.
+    for text in (BRUTE, victim.instance_id, "Planned actions", "isolation group", "Auto Scaling group", "VPC"):
+        assert text in email.body
+    # Opening the link (as a mail scanner would) changes nothing.
+    for _ in range(3):
+        status, page = responder.http("GET", email.link("Approve"))
+        assert status == 200 and "Approve containment" in page and victim.instance_id in page
+    assert responder.store.get(incident.incident_id).status.value == "PENDING_APPROVAL"
+    assert eni_groups(ec2, victim.enis[0]) == victim.groups[victim.enis[0]]
+
+    fields = _form(responder, email)
+    status, page = responder.http(
+        "POST", email.link("Approve").split("?")[0], {**fields, "name": "Alice Analyst", "decision": "approve"}
+    )
+
+    assert status == 200 and "approved" in page
+    assert responder.wait(execution)["status"] == "SUCCEEDED"
+    final = responder.store.get(incident.incident_id)
+    assert final.status.value == "CONTAINED"
+    assert final.approval.decided_by == "Alice Analyst" and final.approval.decision == "approved"
+    assert final.approval.source_ip == "203.0.113.7" and final.approval.user_agent == "pytest-browser/1.0"
+    # Single use: a replayed POST decides nothing, and the link now shows that it was decided.
+    replay = responder.http("POST", email.link("Approve").split("?")[0], {**fields, "name": "Mallory", "decision": "reject"})
+    assert replay[0] == 409
+    assert responder.http("GET", email.link("Reject"))[0] == 409
+    assert responder.store.get(incident.incident_id).approval.decided_by == "Alice Analyst"
+
+
+def test_reject_changes_nothing(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id))
+    email = responder.wait_for_email("[APPROVAL NEEDED]")
+
+    status, _ = _approve(responder, email, name="Bob", decision="reject")
+
+    assert status == 200
+    assert responder.wait(execution)["status"] == "SUCCEEDED"
+    incident = responder.only_incident()
+    assert incident.status.value == "REJECTED" and incident.approval.decided_by == "Bob"
+    assert incident.actions == []
+    assert eni_groups(ec2, victim.enis[0]) == victim.groups[victim.enis[0]]
+    assert responder.wait_for_email("[REJECTED]")
+    assert not [g for g in ec2.describe_security_groups()["SecurityGroups"] if g["GroupName"].startswith("responder-")]
+
+
+def test_no_answer_before_timeout_expires(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id))
+    email = responder.wait_for_email("[APPROVAL NEEDED]")
+
+    desc = responder.wait(execution, timeout=APPROVAL_TIMEOUT_S + 30)
+
+    assert desc["status"] == "SUCCEEDED"
+    incident = responder.only_incident()
+    assert incident.status.value == "EXPIRED" and incident.approval.decision == "expired"
+    assert eni_groups(ec2, victim.enis[0]) == victim.groups[victim.enis[0]]
+    # A late click decides nothing.
+    assert responder.http("GET", email.link("Approve"))[0] in (409, 410)
+
+
+def test_timeout_contains_when_preference_says_so(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    _auto(responder, mode=Mode.APPROVE, on_timeout=OnTimeout.CONTAIN)
+
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)), timeout=APPROVAL_TIMEOUT_S + 30)
+
+    assert desc["status"] == "SUCCEEDED"
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert incident.approval.decision == "expired" and incident.approval.via == "timeout"
+
+
+def test_duplicate_and_higher_count_findings_are_absorbed(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    _auto(responder)
+    event = ec2_finding(C2, instance_id=victim.instance_id)
+    assert responder.wait(responder.start(event))["status"] == "SUCCEEDED"
+    again = copy.deepcopy(event)
+    again["detail"]["service"]["count"] = 7
+    other = ec2_finding(BRUTE, instance_id=victim.instance_id)
+
+    for repeat in (event, again, other):
+        desc = responder.wait(responder.start(repeat))
+        assert desc["status"] == "SUCCEEDED"
+        assert "Evaluate" not in responder.states(desc["executionArn"])
+
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert incident.delivery_count == 4
+    assert incident.findings[event["detail"]["id"]].count == 7
+    assert set(incident.findings) == {event["detail"]["id"], other["detail"]["id"]}
+    transitions = [a for a in incident.actions if a.action == "eni_isolation_group" and a.status.value == "applied"]
+    assert len(transitions) == 1
+
+
+def test_malformed_event_fails_with_a_clear_error_and_changes_nothing(responder):
+    bad = ec2_finding(BRUTE, instance_id="i-0123456789abcdef0")
+    bad["detail"]["severity"] = "very high"
+    del bad["detail"]["accountId"]
+
+    desc = responder.wait(responder.start(bad))
+
+    assert desc["status"] == "FAILED"
+    assert desc["error"] == "MalformedFinding"
+    assert "detail.severity" in desc["cause"] and "detail.accountId" in desc["cause"]
+    assert responder.incidents() == []
+
+
+def test_protected_resource_is_skipped_even_under_auto(responder):
+    ec2 = responder.session.client("ec2")
+    exempt = make_instance(ec2, enis=1, tags={"responder:exempt": "true"})
+    _auto(responder)
+
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=exempt.instance_id)))
+
+    assert desc["status"] == "SUCCEEDED"
+    incident = responder.only_incident()
+    assert incident.status.value == "SKIPPED" and "responder:exempt=true" in incident.skip_reason
+    assert eni_groups(ec2, exempt.enis[0]) == exempt.groups[exempt.enis[0]]
+
+
+def test_action_failure_marks_incident_failed_and_restore_undoes_it(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=2)
+    # A group with the isolation group's name, not made by the responder: it must refuse to use it.
+    ec2.create_security_group(GroupName="responder-isolation", Description="impostor", VpcId=victim.vpc_id)
+    _auto(responder)
+
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))
+
+    assert desc["status"] == "FAILED"
+    incident = responder.only_incident()
+    assert incident.status.value == "FAILED"
+    assert "refusing to use a group the responder does not manage" in incident.error
+    assert responder.wait_for_email("[FAILED]")
+    attr = ec2.describe_instance_attribute(InstanceId=victim.instance_id, Attribute="disableApiTermination")
+    assert attr["DisableApiTermination"]["Value"] is True  # applied before the failure
+
+    restore = responder.wait(responder.restore(incident.incident_id))
+
+    assert restore["status"] == "SUCCEEDED", restore
+    restored = responder.store.get(incident.incident_id)
+    assert restored.status.value == "RESTORED"
+    attr = ec2.describe_instance_attribute(InstanceId=victim.instance_id, Attribute="disableApiTermination")
+    assert attr["DisableApiTermination"]["Value"] is False
+    for eni in victim.enis:
+        assert eni_groups(ec2, eni) == victim.groups[eni]
+
+
+def test_restore_puts_back_exactly_and_twice_is_a_noop(responder):
+    ec2 = responder.session.client("ec2")
+    autoscaling = responder.session.client("autoscaling")
+    victim = make_asg_instance(ec2, autoscaling)
+    _auto(responder)
+    assert responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))["status"] == "SUCCEEDED"
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+
+    first = responder.wait(responder.restore(incident.incident_id))
+    second = responder.wait(responder.restore(incident.incident_id))
+
+    assert first["status"] == "SUCCEEDED" and second["status"] == "SUCCEEDED"
+    restored = responder.store.get(incident.incident_id)
+    assert restored.status.value == "RESTORED" and restored.restored_at is not None
+    assert eni_groups(ec2, victim.enis[0]) == victim.groups[victim.enis[0]]
+    member = autoscaling.describe_auto_scaling_instances(InstanceIds=[victim.instance_id])["AutoScalingInstances"][0]
+    assert member["LifecycleState"] == "InService"
+    assert "RestoreResource" not in responder.states(second["executionArn"])
+    assert responder.wait_for_email("[RESTORED]")
+    # A restored incident releases the resource: a new finding opens a new incident.
+    assert responder.wait(responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id)))["status"] == "SUCCEEDED"
+    assert len(responder.incidents()) == 2
+
+
+def test_restore_refuses_an_incident_that_is_not_contained(responder):
+    ec2 = responder.session.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id))
+    responder.wait_for_email("[APPROVAL NEEDED]")
+    incident = responder.only_incident()
+
+    desc = responder.wait(responder.restore(incident.incident_id))
+
+    assert desc["status"] == "FAILED" and "restore refused" in desc["cause"]
+    assert responder.store.get(incident.incident_id).status.value == "PENDING_APPROVAL"
+    _approve(responder, responder.wait_for_email("[APPROVAL NEEDED]"), decision="reject")
+    responder.wait(execution)
