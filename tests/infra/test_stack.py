@@ -1,0 +1,265 @@
+"""Infrastructure: resources, permissions and cdk-nag, asserted on the synthesized template."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import ConfigError
+from infra.synth import build_app
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory):
+    app, stack = build_app(
+        {"notificationEmail": "soc@example.com", "protectedArns": "arn:aws:iam::*:role/breakglass-*"},
+        str(tmp_path_factory.mktemp("cdk")),
+    )
+    assembly = app.synth()
+    return Template.from_stack(stack), assembly
+
+
+def _policies(template: Template) -> dict[str, list[dict]]:
+    """Role logical id -> its inline policy statements."""
+    out: dict[str, list[dict]] = {}
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        for role in policy["Properties"]["Roles"]:
+            out.setdefault(role["Ref"], []).extend(statements)
+    return out
+
+
+def _actions(statement: dict) -> list[str]:
+    actions = statement["Action"]
+    return [actions] if isinstance(actions, str) else actions
+
+
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_findings(synthesized):
+    """Synth raises on any unacknowledged AwsSolutions finding (see the next test), so reaching here
+    means none; the report must carry no violation either."""
+    _, assembly = synthesized
+    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+    violations = [v for p in report["pluginReports"] for v in p.get("violations", [])]
+    assert violations == []
+
+
+def test_every_acknowledgment_is_on_one_resource_with_a_reason(synthesized):
+    _, assembly = synthesized
+    metadata = json.loads((Path(assembly.directory) / "ContainmentResponder.metadata.json").read_text())
+    acknowledged = [
+        (path, rule, reason)
+        for path, entries in metadata.items()
+        for entry in entries
+        if entry["type"] == "aws:cdk:acknowledged-rules"
+        for rule, reason in entry["data"].items()
+    ]
+    assert acknowledged
+    for path, rule, reason in acknowledged:
+        assert path != "/ContainmentResponder", f"stack-wide acknowledgment of {rule}"
+        assert rule.startswith("AwsSolutions::AwsSolutions-"), rule
+        assert len(reason) >= 40, (path, rule, reason)
+
+
+def test_a_nag_violation_fails_the_synth(tmp_path):
+    """The check above can fail: an unacknowledged finding makes synth raise."""
+    from aws_cdk import Stack
+    from aws_cdk import aws_sqs as sqs
+
+    app, stack = build_app({}, str(tmp_path))
+    sqs.Queue(Stack.of(stack), "UnencryptedNoSslQueue")
+    with pytest.raises(Exception, match="(?s)ValidationFailed.*AwsSolutions-SQS4"):
+        app.synth()
+
+
+def test_tables_have_point_in_time_recovery_encryption_and_retention(synthesized):
+    template, _ = synthesized
+    tables = template.find_resources("AWS::DynamoDB::Table")
+    assert len(tables) == 2
+    for table in tables.values():
+        assert table["DeletionPolicy"] == "Retain" and table["UpdateReplacePolicy"] == "Retain"
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+        assert props["SSESpecification"]["SSEEnabled"] is True
+    template.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {"GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-status"})], "TimeToLiveSpecification": Match.any_value()},
+    )
+
+
+def test_guardduty_rule_starts_the_containment_workflow_with_a_dead_letter_queue(synthesized):
+    template, _ = synthesized
+    template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {"source": ["aws.guardduty"], "detail-type": ["GuardDuty Finding"]},
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": {"Ref": Match.string_like_regexp("WorkflowsContainment")},
+                        "DeadLetterConfig": Match.any_value(),
+                    }
+                )
+            ],
+        },
+    )
+
+
+def test_state_machines_are_standard_logged_and_traced(synthesized):
+    template, _ = synthesized
+    machines = template.find_resources("AWS::StepFunctions::StateMachine")
+    assert len(machines) == 2
+    for machine in machines.values():
+        props = machine["Properties"]
+        assert props["StateMachineType"] == "STANDARD"
+        assert props["TracingConfiguration"]["Enabled"] is True
+        assert props["LoggingConfiguration"]["Level"] == "ALL"
+
+
+def test_every_task_retries_lambda_errors_and_catches_into_a_failure_path(synthesized):
+    template, _ = synthesized
+    for machine in template.find_resources("AWS::StepFunctions::StateMachine").values():
+        parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+        text = "".join(p if isinstance(p, str) else 'TOKEN' for p in parts)
+        definition = json.loads(text)
+        tasks = {k: v for k, v in definition["States"].items() if v["Type"] == "Task"}
+        assert tasks
+        for name, state in tasks.items():
+            retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+            assert {"Lambda.ServiceException", "Lambda.TooManyRequestsException"} <= retried, name
+            if name not in ("MarkFailed", "MarkRestoreFailed"):
+                assert any("States.ALL" in c["ErrorEquals"] for c in state.get("Catch", [])), name
+
+
+def test_approval_task_waits_for_a_task_token_with_the_configured_timeout(synthesized):
+    template, _ = synthesized
+    machine = next(
+        m for k, m in template.find_resources("AWS::StepFunctions::StateMachine").items() if "Containment" in k
+    )
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    definition = json.loads("".join(p if isinstance(p, str) else 'TOKEN' for p in parts))
+    request = definition["States"]["RequestApproval"]
+    assert request["Resource"].endswith("lambda:invoke.waitForTaskToken")
+    assert request["TimeoutSeconds"] == 24 * 3600
+    assert request["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+    assert any(c["ErrorEquals"] == ["States.Timeout"] for c in request["Catch"])
+
+
+def test_each_function_has_its_own_role(synthesized):
+    template, _ = synthesized
+    functions = template.find_resources("AWS::Lambda::Function")
+    roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
+    assert len(functions) == 13
+    assert len(set(roles)) == len(roles)
+    for fn in functions.values():
+        assert fn["Properties"]["Runtime"] == "python3.14"
+        assert fn["Properties"]["TracingConfig"]["Mode"] == "Active"
+
+
+def test_mutating_permissions_are_scoped(synthesized):
+    template, _ = synthesized
+    mutating = ("Modify", "Create", "Authorize", "Revoke", "EnterStandby", "ExitStandby", "Put", "Update", "Delete", "Publish", "SendTask")
+    for role, statements in _policies(template).items():
+        for st in statements:
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            for action in _actions(st):
+                verb = action.split(":", 1)[1]
+                if verb.startswith(mutating) and "*" in resources and not action.startswith(("xray:", "logs:")):
+                    # Auto Scaling standby takes the group ARN, which the finding does not name.
+                    assert action in ("autoscaling:EnterStandby", "autoscaling:ExitStandby"), (role, action)
+
+
+def test_security_group_rule_changes_require_the_managed_tag(synthesized):
+    template, _ = synthesized
+    found = False
+    for statements in _policies(template).values():
+        for st in statements:
+            if "ec2:RevokeSecurityGroupIngress" in _actions(st):
+                found = True
+                assert st["Condition"] == {"StringEquals": {"aws:ResourceTag/responder:managed": "true"}}
+    assert found
+
+
+def test_only_the_contain_function_can_isolate_and_only_restore_can_exit_standby(synthesized):
+    template, _ = synthesized
+    holders: dict[str, set[str]] = {}
+    for role, statements in _policies(template).items():
+        for st in statements:
+            for action in _actions(st):
+                holders.setdefault(action, set()).add(role)
+    assert len(holders["ec2:CreateSecurityGroup"]) == 1 and "Contain" in next(iter(holders["ec2:CreateSecurityGroup"]))
+    assert len(holders["autoscaling:ExitStandby"]) == 1 and "RestoreApply" in next(iter(holders["autoscaling:ExitStandby"]))
+    assert "ec2:TerminateInstances" not in holders and "ec2:DeleteSecurityGroup" not in holders
+
+
+def test_approval_api_has_get_and_post_throttled_and_logged(synthesized):
+    template, _ = synthesized
+    methods = {m["Properties"]["HttpMethod"] for m in template.find_resources("AWS::ApiGateway::Method").values()}
+    assert methods == {"GET", "POST"}
+    template.has_resource_properties(
+        "AWS::ApiGateway::Stage",
+        {
+            "AccessLogSetting": Match.any_value(),
+            "TracingEnabled": True,
+            "MethodSettings": [Match.object_like({"ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20})],
+        },
+    )
+
+
+def test_only_the_approval_function_reads_the_signing_secret_and_resumes_the_workflow(synthesized):
+    template, _ = synthesized
+    readers, resumers = set(), set()
+    for role, statements in _policies(template).items():
+        for st in statements:
+            if "secretsmanager:GetSecretValue" in _actions(st):
+                readers.add(role)
+            if "states:SendTaskSuccess" in _actions(st):
+                resumers.add(role)
+    assert len(resumers) == 1 and "Approval" in next(iter(resumers))
+    assert len(readers) == 2  # the approval page and the function that signs the emailed links
+
+
+def test_email_subscription_and_encrypted_topic(synthesized):
+    template, _ = synthesized
+    template.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "soc@example.com"})
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+
+
+def test_context_settings_reach_the_functions(synthesized):
+    template, _ = synthesized
+    template.has_resource_properties(
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"PROTECTED_ARNS": '["arn:aws:iam::*:role/breakglass-*"]'})}},
+    )
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like({"ISOLATION_MODE": "two_step"})}}
+    )
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"notificationEmail": "not-an-email"}, "notificationEmail"),
+        ({"approvalTimeoutHours": "0"}, "approvalTimeoutHours"),
+        ({"isolationMode": "sideways"}, "isolationMode"),
+        ({"protectedArns": "i-0abc"}, "protectedArns"),
+    ],
+)
+def test_invalid_context_is_rejected_naming_the_key(tmp_path, context, message):
+    with pytest.raises(ConfigError, match=message):
+        build_app(context, str(tmp_path))
+
+
+def test_app_synthesizes_offline_without_aws_credentials(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    env["CDK_OUTDIR"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "app.py"], env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (tmp_path / "ContainmentResponder.template.json").exists()
