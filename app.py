@@ -6,8 +6,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from infra.config import ConfigError  # noqa: E402
-from infra.synth import build_app  # noqa: E402
+from infra.config import ConfigError
+from infra.synth import build_app
 
 try:
     app, _ = build_app()

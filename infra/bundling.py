@@ -21,7 +21,16 @@ REQUIREMENTS = LAMBDA_DIR / "requirements.txt"
 RUNTIME_PYTHON = "3.14"
 PLATFORM = "manylinux2014_x86_64"
 # The Lambda runtime provides boto3; the layer must not shadow it with a second copy.
-PROVIDED_BY_RUNTIME = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "python_dateutil", "six")
+PROVIDED_BY_RUNTIME = (
+    "boto3",
+    "botocore",
+    "s3transfer",
+    "jmespath",
+    "urllib3",
+    "dateutil",
+    "python_dateutil",
+    "six",
+)
 
 
 def layer_dir() -> Path:

@@ -13,7 +13,6 @@ from infra.config import from_context
 from infra.stack import ResponderStack
 
 
-
 def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) -> tuple[cdk.App, ResponderStack]:
     """The app with the responder stack, cdk-nag AwsSolutions applied. Makes no AWS calls."""
     app = cdk.App(context=context or {}, outdir=outdir)

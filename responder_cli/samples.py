@@ -65,7 +65,12 @@ def ec2_finding(
             "connectionDirection": "INBOUND" if "Brute" in finding_type else "OUTBOUND",
             "remoteIpDetails": {
                 "ipAddressV4": remote_ip,
-                "organization": {"asn": "64496", "asnOrg": "EXAMPLE-NET", "isp": "Example ISP", "org": "Example"},
+                "organization": {
+                    "asn": "64496",
+                    "asnOrg": "EXAMPLE-NET",
+                    "isp": "Example ISP",
+                    "org": "Example",
+                },
                 "country": {"countryName": "Example"},
             },
             "remotePortDetails": {"port": 22, "portName": "SSH"},

@@ -7,7 +7,7 @@ import os
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_SECURITY_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -22,12 +22,12 @@ os.environ.update(
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
-import boto3  # noqa: E402
-import pytest  # noqa: E402
-from moto import mock_aws  # noqa: E402
+import boto3
+import pytest
+from moto import mock_aws
 
-from responder.adapters.aws import reset_clients  # noqa: E402
-from responder_cli.sandbox import moto_fidelity  # noqa: E402
+from responder.adapters.aws import reset_clients
+from responder_cli.sandbox import moto_fidelity
 
 moto_fidelity.apply()
 

@@ -13,7 +13,6 @@ from constructs import Construct
 from infra.constructs.function import ResponderFunction
 from infra.nag import acknowledge
 
-
 API_ACKNOWLEDGMENTS = {
     "AwsSolutions-APIG4": "Approval links are capability URLs: each carries an HMAC-SHA256 signature with an expiry, "
     "is single-use, and only a POST with the page's nonce decides. Email recipients have no IAM or Cognito identity.",
@@ -57,7 +56,10 @@ class ApprovalApi(Construct):
             handler="responder.handlers.approval_api.handler",
             code=code,
             layer=layer,
-            environment={"INCIDENTS_TABLE": incidents.table_name, "SIGNING_SECRET_ID": self.secret.secret_arn},
+            environment={
+                "INCIDENTS_TABLE": incidents.table_name,
+                "SIGNING_SECRET_ID": self.secret.secret_arn,
+            },
             description="approval pages and decisions",
         )
         self.handler.use_table(incidents, write=True)
@@ -91,7 +93,9 @@ class ApprovalApi(Construct):
                 throttling_burst_limit=20,
             ),
         )
-        validator = self.api.add_request_validator("Params", validate_request_parameters=True, validate_request_body=True)
+        validator = self.api.add_request_validator(
+            "Params", validate_request_parameters=True, validate_request_body=True
+        )
         integration = apigw.LambdaIntegration(self.handler.function, proxy=True)
         resource = self.api.root.add_resource("approvals").add_resource("{approval_id}")
         for method in ("GET", "POST"):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
@@ -29,7 +32,7 @@ class ResponderFunction(Construct):
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         description: str,
-        timeout: Duration = Duration.seconds(60),
+        timeout_s: int = 60,
         memory_mb: int = 512,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -51,7 +54,7 @@ class ResponderFunction(Construct):
             code=code,
             layers=[layer],
             role=self.role,
-            timeout=timeout,
+            timeout=Duration.seconds(timeout_s),
             memory_size=memory_mb,
             description=description,
             log_group=self.log_group,
@@ -71,16 +74,23 @@ class ResponderFunction(Construct):
             "support no resource-level permissions; no mutating action is granted on '*'.",
         )
 
-    def allow(self, actions: list[str], resources: list[str], conditions: dict[str, object] | None = None) -> None:
+    def allow(self, actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
         self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions)
+            iam.PolicyStatement(
+                actions=actions, resources=resources, conditions=dict(conditions) if conditions else None
+            )
         )
 
     def use_table(self, table: ddb.ITable, write: bool) -> None:
         """Item-level access to the table itself (not its indexes): what the handlers call, no more."""
         actions = ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query"]
         if write:
-            actions += ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"]
+            actions += [
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:ConditionCheckItem",
+            ]
         self.allow(actions, [table.table_arn])
 
     def publish_to(self, topic: sns.ITopic, key: kms.IKey) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as ddb
 from constructs import Construct
@@ -12,7 +14,7 @@ STATUS_INDEX = "by-status"
 class State(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        common = {
+        common: dict[str, Any] = {
             "partition_key": ddb.Attribute(name="pk", type=ddb.AttributeType.STRING),
             "billing_mode": ddb.BillingMode.PAY_PER_REQUEST,
             "encryption": ddb.TableEncryption.AWS_MANAGED,

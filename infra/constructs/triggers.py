@@ -23,7 +23,11 @@ class Triggers(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
-        acknowledge(self.dead_letters, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the rule targets.")
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the rule targets.",
+        )
         self.guardduty = events.Rule(
             self,
             "GuardDutyFindings",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
@@ -100,7 +101,11 @@ class Workflows(Construct):
         )
         plan.use_table(inputs.incidents, write=False)
         plan.allow(
-            [*EC2_READ, "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetHealth"],
+            [
+                *EC2_READ,
+                "elasticloadbalancing:DescribeTargetGroups",
+                "elasticloadbalancing:DescribeTargetHealth",
+            ],
             ["*"],
         )
 
@@ -124,7 +129,11 @@ class Workflows(Construct):
         request.allow(["secretsmanager:GetSecretValue"], [inputs.signing_secret_arn])
 
         contain = self._fn(
-            "Contain", "responder.handlers.contain.handler", "apply containment", table_env, Duration.minutes(5)
+            "Contain",
+            "responder.handlers.contain.handler",
+            "apply containment",
+            table_env,
+            300,
         )
         contain.use_table(inputs.incidents, write=True)
         self._grant_ec2_write(contain, containing=True)
@@ -138,7 +147,10 @@ class Workflows(Construct):
         notify.publish_to(inputs.topic, inputs.topic_key)
 
         finalize = self._fn(
-            "Finalize", "responder.handlers.finalize.handler", "record failures and expiry", {**table_env, **topic_env}
+            "Finalize",
+            "responder.handlers.finalize.handler",
+            "record failures and expiry",
+            {**table_env, **topic_env},
         )
         finalize.use_table(inputs.incidents, write=True)
         finalize.publish_to(inputs.topic, inputs.topic_key)
@@ -146,7 +158,11 @@ class Workflows(Construct):
         restore_begin = self._fn("RestoreBegin", "responder.handlers.restore.begin", "begin restore", table_env)
         restore_begin.use_table(inputs.incidents, write=True)
         restore_apply = self._fn(
-            "RestoreApply", "responder.handlers.restore.apply", "apply restore", table_env, Duration.minutes(5)
+            "RestoreApply",
+            "responder.handlers.restore.apply",
+            "apply restore",
+            table_env,
+            300,
         )
         restore_apply.use_table(inputs.incidents, write=True)
         self._grant_ec2_write(restore_apply, containing=False)
@@ -169,7 +185,7 @@ class Workflows(Construct):
         handler: str,
         description: str,
         env: dict[str, str],
-        timeout: Duration = Duration.seconds(60),
+        timeout_s: int = 60,
     ) -> ResponderFunction:
         fn = ResponderFunction(
             self._function_scope,
@@ -179,7 +195,7 @@ class Workflows(Construct):
             layer=self._inputs.layer,
             environment=env,
             description=description,
-            timeout=timeout,
+            timeout_s=timeout_s,
         )
         self.functions[name] = fn
         return fn
@@ -238,8 +254,8 @@ class Workflows(Construct):
         self,
         name: str,
         fn: ResponderFunction,
-        payload: dict[str, object],
-        selector: dict[str, object] | None,
+        payload: dict[str, Any],
+        selector: dict[str, Any] | None,
         result_path: str | None,
         failure: sfn.IChainable | None,
     ) -> tasks.LambdaInvoke:
@@ -279,7 +295,9 @@ class Workflows(Construct):
             definition_body=sfn.DefinitionBody.from_chainable(definition),
             tracing_enabled=True,
             timeout=timeout,
-            logs=sfn.LogOptions(destination=self._log_group(name), level=sfn.LogLevel.ALL, include_execution_data=False),
+            logs=sfn.LogOptions(
+                destination=self._log_group(name), level=sfn.LogLevel.ALL, include_execution_data=False
+            ),
         )
         reason = (
             "Step Functions' Lambda integration is granted each task function's ARN and its qualified ARNs "
@@ -310,9 +328,7 @@ class Workflows(Construct):
             None,
             None,
         ).next(failed)
-        rejected = sfn.Fail(
-            self, "FindingRejected", error_path="$.error.Error", cause_path="$.error.Cause"
-        )
+        rejected = sfn.Fail(self, "FindingRejected", error_path="$.error.Error", cause_path="$.error.Cause")
 
         triage = self._task(
             "Triage",
@@ -368,9 +384,7 @@ class Workflows(Construct):
         }
         verify = self._task("Verify", f["Verify"], iid, None, None, mark_failed)
         notify = self._task("NotifyOutcome", f["Notify"], iid, None, None, mark_failed)
-        expire = self._task(
-            "MarkExpired", f["Finalize"], {**iid, "outcome": "EXPIRED"}, None, None, mark_failed
-        )
+        expire = self._task("MarkExpired", f["Finalize"], {**iid, "outcome": "EXPIRED"}, None, None, mark_failed)
         on_timeout = (
             sfn.Choice(self, "OnApprovalTimeout")
             .when(sfn.Condition.string_equals("$.decision.on_timeout", "contain"), contain_after["timeout"])
@@ -410,9 +424,7 @@ class Workflows(Construct):
             .otherwise(done)
         )
         definition = triage.next(after_triage)
-        return self._machine(
-            "Containment", definition, Duration.seconds(cfg.approval_timeout_seconds + 2 * 3600)
-        )
+        return self._machine("Containment", definition, Duration.seconds(cfg.approval_timeout_seconds + 2 * 3600))
 
     # -- restore ---------------------------------------------------------------------------------
     def _restore_machine(self) -> sfn.StateMachine:
@@ -422,7 +434,12 @@ class Workflows(Construct):
         failed = sfn.Fail(self, "RestoreFailed", error_path="$.error.Error", cause_path="$.error.Cause")
         refused = sfn.Fail(self, "RestoreRefused", error_path="$.error.Error", cause_path="$.error.Cause")
         mark_failed = self._task(
-            "MarkRestoreFailed", f["Finalize"], {**iid, "outcome": "FAILED", "error.$": "$.error"}, None, None, None
+            "MarkRestoreFailed",
+            f["Finalize"],
+            {**iid, "outcome": "FAILED", "error.$": "$.error"},
+            None,
+            None,
+            None,
         ).next(failed)
         begin = self._task(
             "BeginRestore", f["RestoreBegin"], iid, {"outcome.$": "$.Payload.outcome"}, "$.begin", refused

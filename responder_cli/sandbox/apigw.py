@@ -45,7 +45,10 @@ def proxy_event(
             "stage": stage,
             "requestId": str(uuid.uuid4()),
             "requestTimeEpoch": int(time.time() * 1000),
-            "identity": {"sourceIp": source_ip, "userAgent": headers.get("User-Agent", headers.get("user-agent", ""))},
+            "identity": {
+                "sourceIp": source_ip,
+                "userAgent": headers.get("User-Agent", headers.get("user-agent", "")),
+            },
         },
         "body": text,
         "isBase64Encoded": b64,

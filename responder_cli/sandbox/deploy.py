@@ -40,7 +40,9 @@ def _zip_dir(path: Path) -> bytes:
 
 
 def _subst(text: str, account: str, region: str) -> str:
-    return text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+    return (
+        text.replace("${AWS::AccountId}", account).replace("${AWS::Region}", region).replace("${AWS::Partition}", "aws")
+    )
 
 
 def bootstrap(session: Any, account: str, region: str) -> str:
@@ -55,7 +57,10 @@ def bootstrap(session: Any, account: str, region: str) -> str:
     except s3.exceptions.BucketAlreadyOwnedByYou:
         pass
     session.client("ssm", region_name=region).put_parameter(
-        Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version", Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
+        Name=f"/cdk-bootstrap/{BOOTSTRAP_QUALIFIER}/version",
+        Value=BOOTSTRAP_VERSION,
+        Type="String",
+        Overwrite=True,
     )
     return bucket
 

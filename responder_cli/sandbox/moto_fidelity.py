@@ -85,11 +85,11 @@ def _cloudformation_gap_fillers() -> None:
             return self._attributes.get(attribute_name, self._physical_id)
 
         @classmethod
-        def update_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
-            return cls.create_from_cloudformation_json(*args, **kwargs)
+        def update_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> Any:
+            return cls.create_from_cloudformation_json(*args, **kwargs)  # type: ignore[attr-defined]
 
         @classmethod
-        def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        def delete_from_cloudformation_json(cls, *args: Any, **kwargs: Any) -> None:
             return None
 
     class Secret(_Filler, CloudFormationModel):
@@ -102,8 +102,13 @@ def _cloudformation_gap_fillers() -> None:
             return "AWS::SecretsManager::Secret"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
         ) -> Secret:
             props = cloudformation_json.get("Properties", {})
             value = props.get("SecretString")
@@ -137,11 +142,18 @@ def _cloudformation_gap_fillers() -> None:
             return "AWS::SNS::Subscription"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
         ) -> Subscription:
             props = cloudformation_json["Properties"]
-            sub = sns_backends[account_id][region_name].subscribe(props["TopicArn"], props["Endpoint"], props["Protocol"])
+            sub = sns_backends[account_id][region_name].subscribe(
+                props["TopicArn"], props["Endpoint"], props["Protocol"]
+            )
             return cls(sub.arn)
 
     class Stage(_Filler, CloudFormationModel):
@@ -154,8 +166,13 @@ def _cloudformation_gap_fillers() -> None:
             return "AWS::ApiGateway::Stage"
 
         @classmethod
-        def create_from_cloudformation_json(  # type: ignore[override]
-            cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
         ) -> Stage:
             props = cloudformation_json["Properties"]
             backend = apigateway_backends[account_id][region_name]
@@ -163,7 +180,10 @@ def _cloudformation_gap_fillers() -> None:
             api = backend.get_rest_api(props["RestApiId"])
             if name not in api.stages:
                 backend.create_stage(
-                    props["RestApiId"], name, props["DeploymentId"], tracing_enabled=props.get("TracingEnabled")
+                    props["RestApiId"],
+                    name,
+                    props["DeploymentId"],
+                    tracing_enabled=props.get("TracingEnabled"),
                 )
             return cls(name)
 
@@ -178,8 +198,13 @@ def _cloudformation_gap_fillers() -> None:
                 return type_name
 
             @classmethod
-            def create_from_cloudformation_json(  # type: ignore[override]
-                cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+            def create_from_cloudformation_json(
+                cls,
+                resource_name: str,
+                cloudformation_json: Any,
+                account_id: str,
+                region_name: str,
+                **kwargs: Any,
             ) -> Any:
                 return cls(resource_name)
 

@@ -70,7 +70,7 @@ def test_a_nag_violation_fails_the_synth(tmp_path):
 
     app, stack = build_app({}, str(tmp_path))
     sqs.Queue(Stack.of(stack), "UnencryptedNoSslQueue")
-    with pytest.raises(Exception, match="(?s)ValidationFailed.*AwsSolutions-SQS4"):
+    with pytest.raises(Exception, match=r"(?s)ValidationFailed.*AwsSolutions-SQS4"):
         app.synth()
 
 
@@ -85,7 +85,10 @@ def test_tables_have_point_in_time_recovery_encryption_and_retention(synthesized
         assert props["SSESpecification"]["SSEEnabled"] is True
     template.has_resource_properties(
         "AWS::DynamoDB::Table",
-        {"GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-status"})], "TimeToLiveSpecification": Match.any_value()},
+        {
+            "GlobalSecondaryIndexes": [Match.object_like({"IndexName": "by-status"})],
+            "TimeToLiveSpecification": Match.any_value(),
+        },
     )
 
 
@@ -122,7 +125,7 @@ def test_every_task_retries_lambda_errors_and_catches_into_a_failure_path(synthe
     template, _ = synthesized
     for machine in template.find_resources("AWS::StepFunctions::StateMachine").values():
         parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-        text = "".join(p if isinstance(p, str) else 'TOKEN' for p in parts)
+        text = "".join(p if isinstance(p, str) else "TOKEN" for p in parts)
         definition = json.loads(text)
         tasks = {k: v for k, v in definition["States"].items() if v["Type"] == "Task"}
         assert tasks
@@ -139,7 +142,7 @@ def test_approval_task_waits_for_a_task_token_with_the_configured_timeout(synthe
         m for k, m in template.find_resources("AWS::StepFunctions::StateMachine").items() if "Containment" in k
     )
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    definition = json.loads("".join(p if isinstance(p, str) else 'TOKEN' for p in parts))
+    definition = json.loads("".join(p if isinstance(p, str) else "TOKEN" for p in parts))
     request = definition["States"]["RequestApproval"]
     assert request["Resource"].endswith("lambda:invoke.waitForTaskToken")
     assert request["TimeoutSeconds"] == 24 * 3600
@@ -160,7 +163,19 @@ def test_each_function_has_its_own_role(synthesized):
 
 def test_mutating_permissions_are_scoped(synthesized):
     template, _ = synthesized
-    mutating = ("Modify", "Create", "Authorize", "Revoke", "EnterStandby", "ExitStandby", "Put", "Update", "Delete", "Publish", "SendTask")
+    mutating = (
+        "Modify",
+        "Create",
+        "Authorize",
+        "Revoke",
+        "EnterStandby",
+        "ExitStandby",
+        "Put",
+        "Update",
+        "Delete",
+        "Publish",
+        "SendTask",
+    )
     for role, statements in _policies(template).items():
         for st in statements:
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
@@ -190,7 +205,9 @@ def test_only_the_contain_function_can_isolate_and_only_restore_can_exit_standby
             for action in _actions(st):
                 holders.setdefault(action, set()).add(role)
     assert len(holders["ec2:CreateSecurityGroup"]) == 1 and "Contain" in next(iter(holders["ec2:CreateSecurityGroup"]))
-    assert len(holders["autoscaling:ExitStandby"]) == 1 and "RestoreApply" in next(iter(holders["autoscaling:ExitStandby"]))
+    assert len(holders["autoscaling:ExitStandby"]) == 1 and "RestoreApply" in next(
+        iter(holders["autoscaling:ExitStandby"])
+    )
     assert "ec2:TerminateInstances" not in holders and "ec2:DeleteSecurityGroup" not in holders
 
 
@@ -234,7 +251,8 @@ def test_context_settings_reach_the_functions(synthesized):
         {"Environment": {"Variables": Match.object_like({"PROTECTED_ARNS": '["arn:aws:iam::*:role/breakglass-*"]'})}},
     )
     template.has_resource_properties(
-        "AWS::Lambda::Function", {"Environment": {"Variables": Match.object_like({"ISOLATION_MODE": "two_step"})}}
+        "AWS::Lambda::Function",
+        {"Environment": {"Variables": Match.object_like({"ISOLATION_MODE": "two_step"})}},
     )
 
 

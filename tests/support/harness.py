@@ -48,7 +48,9 @@ class Responder:
     # -- workflow --------------------------------------------------------------------------------
     def start(self, event: dict[str, Any]) -> str:
         return self.sfn.start_execution(
-            stateMachineArn=self.stack.outputs["ContainmentStateMachine"], name=uuid.uuid4().hex, input=json.dumps(event)
+            stateMachineArn=self.stack.outputs["ContainmentStateMachine"],
+            name=uuid.uuid4().hex,
+            input=json.dumps(event),
         )["executionArn"]
 
     def restore(self, incident_id: str) -> str:
@@ -113,7 +115,9 @@ class Responder:
 
     # -- approval API, as API Gateway calls the function ----------------------------------------
     def _approval_function(self) -> FunctionSpec:
-        name = next(p for k, (t, p) in self.stack.resources.items() if t == "AWS::Lambda::Function" and "ApprovalHandler" in k)
+        name = next(
+            p for k, (t, p) in self.stack.resources.items() if t == "AWS::Lambda::Function" and "ApprovalHandler" in k
+        )
         cfg = self.lam.get_function_configuration(FunctionName=name)
         return FunctionSpec(
             name=name,

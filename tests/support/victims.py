@@ -32,7 +32,8 @@ def make_groups(ec2: Any, vpc: str, prefix: str, count: int) -> list[str]:
         name = f"{prefix}-{i}-{uuid.uuid4().hex[:6]}"
         gid = ec2.create_security_group(GroupName=name, Description=f"{prefix} {i}", VpcId=vpc)["GroupId"]
         ec2.authorize_security_group_ingress(
-            GroupId=gid, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+            GroupId=gid,
+            IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
         )
         out.append(gid)
     return out
@@ -59,7 +60,9 @@ def make_instance(
         "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}],
     }
     if tags:
-        spec["TagSpecifications"] = [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}]
+        spec["TagSpecifications"] = [
+            {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
+        ]
     inst = ec2.run_instances(**spec)["Instances"][0]
     iid = inst["InstanceId"]
     eni_ids = [inst["NetworkInterfaces"][0]["NetworkInterfaceId"]]
@@ -107,5 +110,6 @@ def make_asg_instance(ec2: Any, autoscaling: Any, *, desired: int = 2, min_size:
 def eni_groups(ec2: Any, eni: str) -> list[str]:
     """The ENI's groups, sorted (a set in EC2; the order of the answer is not meaningful)."""
     return sorted(
-        g["GroupId"] for g in ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Groups"]
+        g["GroupId"]
+        for g in ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Groups"]
     )

@@ -48,7 +48,10 @@ def _restore(gw, incident: Incident) -> list[str]:
 
 def _isolation_group(ec2, vpc_id: str) -> str:
     groups = ec2.describe_security_groups(
-        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["responder-isolation"]}]
+        Filters=[
+            {"Name": "vpc-id", "Values": [vpc_id]},
+            {"Name": "group-name", "Values": ["responder-isolation"]},
+        ]
     )["SecurityGroups"]
     assert len(groups) == 1
     return groups[0]["GroupId"]
@@ -77,7 +80,9 @@ def test_contain_isolates_every_eni_and_restore_puts_back_each_group(aws, enis):
     attr = ec2.describe_instance_attribute(InstanceId=victim.instance_id, Attribute="disableApiTermination")
     assert attr["DisableApiTermination"]["Value"] is True
     assert dom.verify_contained(gw, incident, options) == []
-    snaps = ec2.describe_snapshots(Filters=[{"Name": "tag:responder:incident-id", "Values": ["inc-unit-1"]}])["Snapshots"]
+    snaps = ec2.describe_snapshots(Filters=[{"Name": "tag:responder:incident-id", "Values": ["inc-unit-1"]}])[
+        "Snapshots"
+    ]
     assert {s["VolumeId"] for s in snaps} == set(victim.volumes)
 
     assert _restore(gw, incident) == []
@@ -219,7 +224,8 @@ def test_verify_reports_a_tampered_isolation_group(aws):
     _contain(gw, incident, options)
     isolation = _isolation_group(ec2, victim.vpc_id)
     ec2.authorize_security_group_ingress(
-        GroupId=isolation, IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
+        GroupId=isolation,
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
     problems = dom.verify_contained(gw, incident, options)
     assert problems and "has rules" in problems[0]

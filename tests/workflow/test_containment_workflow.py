@@ -25,7 +25,17 @@ def _prefs(responder, *rules: Rule) -> None:
 
 
 def _auto(responder, on_timeout: OnTimeout = OnTimeout.EXPIRE, mode: Mode = Mode.AUTO, **kw) -> None:
-    _prefs(responder, Rule(id="ec2-auto", priority=10, match=RuleMatch(resource_types=["ec2_instance"]), mode=mode, on_timeout=on_timeout, **kw))
+    _prefs(
+        responder,
+        Rule(
+            id="ec2-auto",
+            priority=10,
+            match=RuleMatch(resource_types=["ec2_instance"]),
+            mode=mode,
+            on_timeout=on_timeout,
+            **kw,
+        ),
+    )
 
 
 def _form(responder, email) -> dict[str, str]:
@@ -69,7 +79,14 @@ def test_approve_via_signed_link_get_shows_page_post_decides(responder):
     email = responder.wait_for_email("[APPROVAL NEEDED]")
     incident = responder.wait_for_status(responder.only_incident().incident_id, "PENDING_APPROVAL")
     # The email says what was found, which instance, what will be done, and the impact.
-    for text in (BRUTE, victim.instance_id, "Planned actions", "isolation group", "Auto Scaling group", "VPC"):
+    for text in (
+        BRUTE,
+        victim.instance_id,
+        "Planned actions",
+        "isolation group",
+        "Auto Scaling group",
+        "VPC",
+    ):
         assert text in email.body
     # Opening the link (as a mail scanner would) changes nothing.
     for _ in range(3):
@@ -80,7 +97,9 @@ def test_approve_via_signed_link_get_shows_page_post_decides(responder):
 
     fields = _form(responder, email)
     status, page = responder.http(
-        "POST", email.link("Approve").split("?")[0], {**fields, "name": "Alice Analyst", "decision": "approve"}
+        "POST",
+        email.link("Approve").split("?")[0],
+        {**fields, "name": "Alice Analyst", "decision": "approve"},
     )
 
     assert status == 200 and "approved" in page
@@ -90,7 +109,9 @@ def test_approve_via_signed_link_get_shows_page_post_decides(responder):
     assert final.approval.decided_by == "Alice Analyst" and final.approval.decision == "approved"
     assert final.approval.source_ip == "203.0.113.7" and final.approval.user_agent == "pytest-browser/1.0"
     # Single use: a replayed POST decides nothing, and the link now shows that it was decided.
-    replay = responder.http("POST", email.link("Approve").split("?")[0], {**fields, "name": "Mallory", "decision": "reject"})
+    replay = responder.http(
+        "POST", email.link("Approve").split("?")[0], {**fields, "name": "Mallory", "decision": "reject"}
+    )
     assert replay[0] == 409
     assert responder.http("GET", email.link("Reject"))[0] == 409
     assert responder.store.get(incident.incident_id).approval.decided_by == "Alice Analyst"
@@ -135,7 +156,9 @@ def test_timeout_contains_when_preference_says_so(responder):
     victim = make_instance(ec2, enis=1)
     _auto(responder, mode=Mode.APPROVE, on_timeout=OnTimeout.CONTAIN)
 
-    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)), timeout=APPROVAL_TIMEOUT_S + 30)
+    desc = responder.wait(
+        responder.start(ec2_finding(C2, instance_id=victim.instance_id)), timeout=APPROVAL_TIMEOUT_S + 30
+    )
 
     assert desc["status"] == "SUCCEEDED"
     incident = responder.only_incident()

@@ -100,12 +100,17 @@ class Ec2Gateway:
             public_ip=inst.get("PublicIpAddress"),
         )
 
-    def instance_flag(self, instance_id: str, attribute: Literal["disableApiTermination", "disableApiStop"]) -> bool | None:
+    def instance_flag(
+        self, instance_id: str, attribute: Literal["disableApiTermination", "disableApiStop"]
+    ) -> bool | None:
         """The instance attribute's value, or None where the attribute is not supported."""
         try:
             resp = self.ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=attribute)
         except ClientError as exc:
-            if attribute == "disableApiStop" and error_code(exc) in ("InvalidParameterValue", "UnsupportedOperation"):
+            if attribute == "disableApiStop" and error_code(exc) in (
+                "InvalidParameterValue",
+                "UnsupportedOperation",
+            ):
                 return None
             raise
         key = attribute[0].upper() + attribute[1:]
@@ -241,7 +246,10 @@ class Ec2Gateway:
                 TagSpecifications=[
                     {
                         "ResourceType": "security-group",
-                        "Tags": [{"Key": MANAGED_TAG, "Value": "true"}, {"Key": PURPOSE_TAG, "Value": purpose}],
+                        "Tags": [
+                            {"Key": MANAGED_TAG, "Value": "true"},
+                            {"Key": PURPOSE_TAG, "Value": purpose},
+                        ],
                     }
                 ],
             )
@@ -276,8 +284,13 @@ class Ec2Gateway:
 
 
 def _allows_all(perms: list[dict[str, Any]]) -> bool:
-    v4 = any(p.get("IpProtocol") == "-1" and any(r.get("CidrIp") == "0.0.0.0/0" for r in p.get("IpRanges", [])) for p in perms)
-    v6 = any(p.get("IpProtocol") == "-1" and any(r.get("CidrIpv6") == "::/0" for r in p.get("Ipv6Ranges", [])) for p in perms)
+    v4 = any(
+        p.get("IpProtocol") == "-1" and any(r.get("CidrIp") == "0.0.0.0/0" for r in p.get("IpRanges", []))
+        for p in perms
+    )
+    v6 = any(
+        p.get("IpProtocol") == "-1" and any(r.get("CidrIpv6") == "::/0" for r in p.get("Ipv6Ranges", [])) for p in perms
+    )
     return v4 and v6
 
 

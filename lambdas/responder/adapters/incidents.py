@@ -135,7 +135,7 @@ class IncidentStore:
         raise ConcurrentUpdate(f"could not claim resource {incident.resource.key}: too many conflicts")
 
     @staticmethod
-    def _owner_from_reasons(reasons: list[dict[str, Any]], hold_resource: bool) -> str | None:
+    def _owner_from_reasons(reasons: list[Any], hold_resource: bool) -> str | None:
         # A finding already seen wins over the resource claim: it belongs to its first incident.
         ordered = [1, 0] if hold_resource else [0]
         for index in ordered:

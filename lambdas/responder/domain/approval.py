@@ -59,7 +59,9 @@ def sign(key: bytes, approval_id: str, incident_id: str, decision: Decision, exp
 
 
 def link_url(base_url: str, link: SignedLink) -> str:
-    query = urlencode({"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature})
+    query = urlencode(
+        {"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature}
+    )
     return f"{base_url.rstrip('/')}/approvals/{link.approval_id}?{query}"
 
 
@@ -143,7 +145,12 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
     rule = incident.decision.rule_id if incident.decision else "?"
     hidden = "".join(
         f'<input type=hidden name={k} value="{e(str(v))}">'
-        for k, v in (("nonce", nonce), ("incident", link.incident_id), ("exp", link.expires), ("sig", link.signature))
+        for k, v in (
+            ("nonce", nonce),
+            ("incident", link.incident_id),
+            ("exp", link.expires),
+            ("sig", link.signature),
+        )
     )
     preferred = link.decision
     body = (
@@ -157,13 +164,13 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
         f"<h2>Planned actions</h2><ol id=actions>{actions}</ol>"
         f"<h2>Impact</h2><ul id=impact>{impact}</ul>"
         f'<form method=post action="{e(link.approval_id)}" id=decision-form>{hidden}'
-        '<p><label>Your name (recorded with the decision): '
-        '<input name=name id=name required maxlength=100 autocomplete=name></label></p>'
-        f'<p><button type=submit name=decision value=approve class=approve id=approve{" autofocus" if preferred == "approve" else ""}>'
+        "<p><label>Your name (recorded with the decision): "
+        "<input name=name id=name required maxlength=100 autocomplete=name></label></p>"
+        f"<p><button type=submit name=decision value=approve class=approve id=approve{' autofocus' if preferred == 'approve' else ''}>"
         "Approve containment</button>"
-        f'<button type=submit name=decision value=reject class=reject id=reject{" autofocus" if preferred == "reject" else ""}>'
+        f"<button type=submit name=decision value=reject class=reject id=reject{' autofocus' if preferred == 'reject' else ''}>"
         "Reject</button></p></form>"
-        '<p class=note>Opening this page changes nothing. Only the buttons decide, once.</p>'
+        "<p class=note>Opening this page changes nothing. Only the buttons decide, once.</p>"
     )
     return _page("Containment approval", body)
 

@@ -16,7 +16,13 @@ MAX_FORM_BYTES = 4096
 
 
 def _error(exc: LinkError) -> Page:
-    titles = {400: "Bad request", 403: "Not allowed", 404: "Not found", 409: "Already decided", 410: "Link expired"}
+    titles = {
+        400: "Bad request",
+        403: "Not allowed",
+        404: "Not found",
+        409: "Already decided",
+        410: "Link expired",
+    }
     return Page(exc.status, message_page(titles.get(exc.status, "Not possible"), str(exc)))
 
 

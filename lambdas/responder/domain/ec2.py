@@ -15,7 +15,15 @@ from typing import Literal
 
 from responder.adapters.ec2 import MANAGED_TAG, Ec2Gateway, InstanceFacts
 from responder.domain.recorder import Recorder
-from responder.models.incident import AsgState, Ec2Impact, Ec2PreState, EniState, Incident, Plan, PlannedAction
+from responder.models.incident import (
+    AsgState,
+    Ec2Impact,
+    Ec2PreState,
+    EniState,
+    Incident,
+    Plan,
+    PlannedAction,
+)
 from responder.models.preferences import Ec2Options
 
 IsolationMode = Literal["two_step", "direct"]
@@ -35,7 +43,9 @@ def capture_pre_state(gw: Ec2Gateway, facts: InstanceFacts) -> Ec2PreState:
         instance_id=facts.instance_id,
         vpc_id=facts.vpc_id,
         instance_state=facts.state,
-        enis=[EniState(eni_id=e.eni_id, groups=sorted(e.groups), vpc_id=e.vpc_id, attached=e.attached) for e in facts.enis],
+        enis=[
+            EniState(eni_id=e.eni_id, groups=sorted(e.groups), vpc_id=e.vpc_id, attached=e.attached) for e in facts.enis
+        ],
         disable_api_termination=bool(gw.instance_flag(facts.instance_id, "disableApiTermination")),
         disable_api_stop=gw.instance_flag(facts.instance_id, "disableApiStop"),
         asg=(
@@ -86,9 +96,17 @@ def plan_instance(gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mod
             )
         )
     if options.termination_protection:
-        actions.append(PlannedAction(action="enable_termination_protection", target=iid, description="Enable termination protection"))
+        actions.append(
+            PlannedAction(
+                action="enable_termination_protection",
+                target=iid,
+                description="Enable termination protection",
+            )
+        )
         if pre.disable_api_stop is not None:
-            actions.append(PlannedAction(action="enable_stop_protection", target=iid, description="Enable stop protection"))
+            actions.append(
+                PlannedAction(action="enable_stop_protection", target=iid, description="Enable stop protection")
+            )
     for eni in pre.enis:
         if mode == "two_step":
             actions.append(
@@ -107,7 +125,9 @@ def plan_instance(gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mod
         )
     if options.snapshot:
         for vol in facts.volumes:
-            actions.append(PlannedAction(action="snapshot_volume", target=vol, description=f"Snapshot {vol} as evidence"))
+            actions.append(
+                PlannedAction(action="snapshot_volume", target=vol, description=f"Snapshot {vol} as evidence")
+            )
     public_ips = sorted({ip for ip in [facts.public_ip, *(e.public_ip for e in facts.enis)] if ip})
     impact = Ec2Impact(
         instance_id=iid,
@@ -174,8 +194,8 @@ def contain_instance(
                 transition[vpc] = gw.ensure_group(vpc, "transition")
                 rec.artifact("security_group", transition[vpc], purpose="transition", vpc=vpc)
 
-    current = {e.eni_id: e.groups for e in gw.describe_instance(iid).enis}
-    pending = [e for e in pre.enis if set(current.get(e.eni_id, ())) != {isolation[e.vpc_id or pre.vpc_id or ""]}]
+    groups_now = {e.eni_id: e.groups for e in gw.describe_instance(iid).enis}
+    pending = [e for e in pre.enis if set(groups_now.get(e.eni_id, ())) != {isolation[e.vpc_id or pre.vpc_id or ""]}]
     if mode == "two_step":
         for eni in pending:
             group = transition[eni.vpc_id or pre.vpc_id or ""]
@@ -191,14 +211,18 @@ def contain_instance(
 
     if options.snapshot:
         existing = gw.snapshots_for(incident.incident_id)
-        for vol in (incident.impact.volumes if incident.impact else []):
+        for vol in incident.impact.volumes if incident.impact else []:
             snap = existing.get(vol) or gw.create_snapshot(vol, incident.incident_id, iid)
             rec.artifact("ebs_snapshot", snap, volume=vol)
             (rec.skipped if vol in existing else rec.applied)("snapshot_volume", vol, snapshot=snap)
 
 
 def _ensure_flag(
-    gw: Ec2Gateway, rec: Recorder, iid: str, attribute: Literal["disableApiTermination", "disableApiStop"], action: str
+    gw: Ec2Gateway,
+    rec: Recorder,
+    iid: str,
+    attribute: Literal["disableApiTermination", "disableApiStop"],
+    action: str,
 ) -> None:
     if gw.instance_flag(iid, attribute):
         rec.skipped(action, iid)
@@ -212,7 +236,9 @@ def verify_contained(gw: Ec2Gateway, incident: Incident, options: Ec2Options) ->
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
     problems: list[str] = []
-    isolation_groups = {a.id for a in incident.artifacts if a.kind == "security_group" and a.detail.get("purpose") == "isolation"}
+    isolation_groups = {
+        a.id for a in incident.artifacts if a.kind == "security_group" and a.detail.get("purpose") == "isolation"
+    }
     facts = gw.describe_instance(pre.instance_id)
     current = {e.eni_id: e for e in facts.enis}
     for eni in pre.enis:
@@ -317,5 +343,7 @@ def verify_restored(gw: Ec2Gateway, incident: Incident) -> list[str]:
         if state != pre.asg.lifecycle_state and not (pre.asg.lifecycle_state == "InService" and state == "Pending"):
             mismatches.append(f"asg.lifecycle_state: expected {pre.asg.lifecycle_state}, found {state}")
         elif asg and asg.desired_capacity != pre.asg.desired_capacity and _decrements(pre.asg):
-            mismatches.append(f"asg.desired_capacity: expected {pre.asg.desired_capacity}, found {asg.desired_capacity}")
+            mismatches.append(
+                f"asg.desired_capacity: expected {pre.asg.desired_capacity}, found {asg.desired_capacity}"
+            )
     return mismatches

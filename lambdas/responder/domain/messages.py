@@ -40,23 +40,27 @@ def _plan(incident: Incident) -> list[str]:
     lines = ["", "Planned actions:"]
     lines += [f"  {i}. {a.description}" for i, a in enumerate(incident.plan, 1)] or ["  (none)"]
     if incident.impact:
-        lines += ["", "Impact:"] + [f"  {line}" for line in incident.impact.lines()]
+        lines += ["", "Impact:", *(f"  {line}" for line in incident.impact.lines())]
     return lines
 
 
 def approval_request(incident: Incident, approve_url: str, reject_url: str, expires_text: str) -> Message:
     top = max(incident.findings.values(), key=lambda f: f.severity)
     subject = f"[APPROVAL NEEDED] {top.type} on {incident.resource.id}"
-    body = _header(incident) + _plan(incident) + [
-        "",
-        "Nothing has been changed yet. The pre-state is recorded, so containment can be undone exactly.",
-        "",
-        f"Approve: {approve_url}",
-        "",
-        f"Reject:  {reject_url}",
-        "",
-        f"The links open a confirmation page; nothing happens until you press a button there. They expire {expires_text}.",
-    ]
+    body = (
+        _header(incident)
+        + _plan(incident)
+        + [
+            "",
+            "Nothing has been changed yet. The pre-state is recorded, so containment can be undone exactly.",
+            "",
+            f"Approve: {approve_url}",
+            "",
+            f"Reject:  {reject_url}",
+            "",
+            f"The links open a confirmation page; nothing happens until you press a button there. They expire {expires_text}.",
+        ]
+    )
     return Message(subject, "\n".join(body))
 
 
@@ -81,7 +85,8 @@ def outcome(incident: Incident) -> Message:
     elif s is Status.NOTIFIED:
         subject = f"[NOTIFY ONLY] {incident.resource.id}"
         dry = incident.decision.dry_run if incident.decision else False
-        lines += _plan(incident) + [
+        lines += [
+            *_plan(incident),
             "",
             "Dry run: the plan above was recorded, nothing was changed."
             if dry

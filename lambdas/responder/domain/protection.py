@@ -8,9 +8,7 @@ from collections.abc import Iterable
 EXEMPT_TAG = "responder:exempt"
 
 
-def protection_reason(
-    arn: str, tags: dict[str, str], protected: Iterable[str], own: Iterable[str]
-) -> str | None:
+def protection_reason(arn: str, tags: dict[str, str], protected: Iterable[str], own: Iterable[str]) -> str | None:
     """Why the resource must not be touched, or None. ARN lists accept `*` globs."""
     for pattern in own:
         if fnmatch.fnmatchcase(arn, pattern):

@@ -55,7 +55,10 @@ def route(finding: GuardDutyFinding) -> ResourceRef | str:
         if details is None:
             return "Instance finding without resource.instanceDetails"
         return ResourceRef(
-            type=ResourceType.EC2_INSTANCE, id=details.instance_id, account=finding.account_id, region=finding.region
+            type=ResourceType.EC2_INSTANCE,
+            id=details.instance_id,
+            account=finding.account_id,
+            region=finding.region,
         )
     return f"unsupported finding: family {family} on resource type {rtype}"
 

@@ -217,7 +217,10 @@ def apply_decision(
 
 # -- contain and verify ---------------------------------------------------------------------------
 def contain(
-    store: IncidentStore, ec2_for: Ec2Factory, incident_id: str, trigger: Literal["auto", "approved", "timeout"]
+    store: IncidentStore,
+    ec2_for: Ec2Factory,
+    incident_id: str,
+    trigger: Literal["auto", "approved", "timeout"],
 ) -> Incident:
     incident = store.get(incident_id)
     decision, mode = _options(incident)
@@ -242,7 +245,10 @@ def contain(
                 if fresh != inc.pre_state:
                     inc.pre_state_at_plan = inc.pre_state
                     inc.pre_state = fresh
-                    inc.log("pre_state_refreshed", "the resource changed after planning; recorded its current state")
+                    inc.log(
+                        "pre_state_refreshed",
+                        "the resource changed after planning; recorded its current state",
+                    )
             inc.containment_started_at = datetime.now(UTC)
             inc.log("containment_started", trigger)
 

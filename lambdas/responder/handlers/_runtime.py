@@ -46,7 +46,7 @@ def ec2_gateway(region: str) -> Ec2Gateway:
     return Ec2Gateway(client("ec2", region), client("autoscaling", region), client("elbv2", region))
 
 
-def count(name: str, value: float = 1, unit: str = MetricUnit.Count) -> None:
+def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     metrics.add_metric(name=name, unit=unit, value=value)
 
 

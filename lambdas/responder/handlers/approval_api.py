@@ -62,9 +62,7 @@ def decide(approval_id: str) -> Response:
     if "application/x-www-form-urlencoded" not in ctype:
         return _respond(Page(415, message_page("Unsupported form", "Submit the form from the approval page.")))
     identity = event.request_context.identity
-    page = approval_api.decide(
-        STORE, CALLBACKS, KEY, approval_id, body, identity.source_ip, identity.user_agent
-    )
+    page = approval_api.decide(STORE, CALLBACKS, KEY, approval_id, body, identity.source_ip, identity.user_agent)
     count("ApprovalDecisions" if page.status == 200 else "ApprovalRejectedRequests")
     logger.info("approval decision", extra={"status": page.status})
     return _respond(page)

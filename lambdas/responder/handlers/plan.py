@@ -10,7 +10,15 @@ from pydantic import Field
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import plan
-from responder.handlers._runtime import EnvModel, ec2_gateway, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._runtime import (
+    EnvModel,
+    ec2_gateway,
+    incident_keys,
+    load_env,
+    logger,
+    metrics,
+    tracer,
+)
 
 
 class PlanEnv(EnvModel):

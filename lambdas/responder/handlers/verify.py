@@ -11,7 +11,16 @@ from pydantic import Field
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import verify
-from responder.handlers._runtime import EnvModel, count, ec2_gateway, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._runtime import (
+    EnvModel,
+    count,
+    ec2_gateway,
+    incident_keys,
+    load_env,
+    logger,
+    metrics,
+    tracer,
+)
 
 
 class VerifyEnv(EnvModel):

@@ -91,7 +91,12 @@ class GdService(_GdModel):
 
     def remote_ip(self) -> str | None:
         """The remote IP of the actor, from whichever action kind the finding carries."""
-        for kind in ("networkConnectionAction", "awsApiCallAction", "portProbeAction", "kubernetesApiCallAction"):
+        for kind in (
+            "networkConnectionAction",
+            "awsApiCallAction",
+            "portProbeAction",
+            "kubernetesApiCallAction",
+        ):
             action = self.action.get(kind)
             if not isinstance(action, dict):
                 continue
@@ -143,6 +148,6 @@ class EventBridgeEnvelope(BaseModel):
 
 
 class GuardDutyEvent(EventBridgeEnvelope):
-    source: Literal["aws.guardduty"]  # type: ignore[assignment]
-    detail_type: Literal["GuardDuty Finding"] = Field(alias="detail-type")  # type: ignore[assignment]
+    source: Literal["aws.guardduty"]
+    detail_type: Literal["GuardDuty Finding"] = Field(alias="detail-type")
     detail: GuardDutyFinding

@@ -83,7 +83,10 @@ class Rule(_Strict):
         """Whether the rule matches, and why (or why not) in words for `explain`."""
         m = self.match
         if m.resource_types and facts.resource_type not in m.resource_types:
-            return False, f"resource type {facts.resource_type.value} not in {[t.value for t in m.resource_types]}"
+            return (
+                False,
+                f"resource type {facts.resource_type.value} not in {[t.value for t in m.resource_types]}",
+            )
         if not any(fnmatch.fnmatchcase(facts.finding_type, g) for g in m.finding_types):
             return False, f"finding type {facts.finding_type} matches none of {m.finding_types}"
         if facts.severity < m.min_severity:

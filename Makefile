@@ -1,0 +1,50 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup system demo test test-fast lint format bench synth clean
+
+$(STAMP): pyproject.toml lambdas/requirements.txt
+	@scripts/ensure-system.sh
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+## Run the whole job end to end in the embedded sandbox (no AWS account needed).
+demo: setup
+	$(VENV)/bin/responder sandbox demo
+
+## Install everything the tests need (venv, packages, Node, Chromium) and run the whole suite.
+test: setup
+	@scripts/ensure-system.sh --browser
+	$(PY) -m pytest
+
+test-fast: setup
+	$(PY) -m pytest -m "not e2e and not browser"
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy lambdas/responder infra responder_cli app.py
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	$(PY) -m benchmarks
+
+synth: setup
+	$(PY) app.py
+
+clean:
+	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache
