@@ -233,3 +233,39 @@ def _cloudformation_state_machines_are_executable() -> None:
             return _Regions()
 
     models.stepfunctions_backends = _Accounts()  # type: ignore[assignment]
+
+
+def deliver_events_to_state_machines() -> None:
+    """EventBridge starts a Step Functions execution for each matching rule with a state machine target,
+    with the event as its input. moto delivers only to logs, archives, SQS and event buses."""
+    import uuid
+
+    from moto.events.models import Rule
+    from moto.stepfunctions.responses import get_backend
+    from moto.utilities.arns import parse_arn
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
+        others = [t for t in self.targets if t not in machines]
+        if others:  # moto raises on target kinds it does not know, so it sees only the ones it does
+            saved, self.targets = self.targets, others
+            try:
+                original(self, original_event, transform_input)
+            finally:
+                self.targets = saved
+        if not machines or not self.event_pattern.matches_event(original_event):
+            return
+        for target in machines:
+            arn = parse_arn(target["Arn"])
+            backend = get_backend(arn.account, arn.region)
+            backend.start_execution(target["Arn"], name=uuid.uuid4().hex, execution_input=_json_dumps(original_event))
+
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+def _json_dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)

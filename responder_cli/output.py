@@ -1,0 +1,115 @@
+"""How the CLI shows things: readable tables for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from responder.models.incident import Incident
+
+
+def incident_json(incident: Incident) -> dict[str, Any]:
+    doc = incident.model_dump(mode="json")
+    return {
+        "incident_id": incident.incident_id,
+        "status": incident.status.value,
+        "resource": {
+            "type": incident.resource.type.value,
+            "id": incident.resource.id,
+            "account": incident.resource.account,
+            "region": incident.resource.region,
+        },
+        "findings": [
+            {"id": f.id, "type": f.type, "severity": f.severity, "count": f.count, "source": f.source}
+            for f in incident.findings.values()
+        ],
+        "decision": (
+            {
+                "mode": incident.decision.mode.value,
+                "rule": incident.decision.rule_id,
+                "reason": incident.decision.reason,
+            }
+            if incident.decision
+            else None
+        ),
+        "pre_state": doc["pre_state"],
+        "plan": doc["plan"],
+        "impact": doc["impact"],
+        "actions": doc["actions"],
+        "artifacts": doc["artifacts"],
+        "approval": doc["approval"],
+        "skip_reason": incident.skip_reason,
+        "error": incident.error,
+        "restore_report": incident.restore_report,
+        "delivery_count": incident.delivery_count,
+        "created_at": doc["created_at"],
+        "contained_at": doc["contained_at"],
+        "restored_at": doc["restored_at"],
+        "timeline": doc["timeline"],
+    }
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def show_incident(incident: Incident) -> str:
+    d = incident_json(incident)
+    r = d["resource"]
+    out = [
+        f"Incident   {d['incident_id']}",
+        f"Status     {d['status']}",
+        f"Resource   {r['type']} {r['id']}  (account {r['account']}, {r['region']})",
+        f"Created    {d['created_at']}",
+    ]
+    if d["contained_at"]:
+        out.append(f"Contained  {d['contained_at']}")
+    if d["restored_at"]:
+        out.append(f"Restored   {d['restored_at']}")
+    if d["decision"]:
+        out.append(f"Decision   {d['decision']['mode']} by rule {d['decision']['rule']}: {d['decision']['reason']}")
+    if d["skip_reason"]:
+        out.append(f"Skipped    {d['skip_reason']}")
+    if d["error"]:
+        out.append(f"Error      {d['error']}")
+    out += [
+        "",
+        "Findings",
+        table(
+            ["id", "type", "severity", "count"],
+            [[f["id"], f["type"], f["severity"], f["count"]] for f in d["findings"]],
+        ),
+    ]
+    if incident.pre_state is not None:
+        out += ["", "Pre-state"]
+        pre = incident.pre_state
+        out += [f"  {e.eni_id}: {', '.join(e.groups) or '(no groups)'}" for e in pre.enis]
+        out.append(f"  termination protection: {pre.disable_api_termination}, stop protection: {pre.disable_api_stop}")
+        if pre.asg:
+            out.append(f"  auto scaling: {pre.asg.name} {pre.asg.lifecycle_state} (desired {pre.asg.desired_capacity})")
+    if incident.actions:
+        out += [
+            "",
+            "Actions",
+            table(
+                ["at", "action", "target", "status"],
+                [[a.at.strftime("%H:%M:%S.%f")[:-3], a.action, a.target, a.status.value] for a in incident.actions],
+            ),
+        ]
+    if incident.approval:
+        a = incident.approval
+        who = f" by {a.decided_by} via {a.via} from {a.source_ip or '-'}" if a.decided_by else ""
+        out += ["", f"Approval   {a.decision or 'pending'}{who} (expires {a.expires_at:%Y-%m-%d %H:%M} UTC)"]
+    if incident.restore_report:
+        out += ["", "Restore notes"] + [f"  {line}" for line in incident.restore_report]
+    out += ["", "Timeline"] + [f"  {t.at:%Y-%m-%d %H:%M:%S} {t.event} {t.detail}".rstrip() for t in incident.timeline]
+    return "\n".join(out)
+
+
+def dump(value: Any) -> str:
+    return json.dumps(value, indent=2, default=str)

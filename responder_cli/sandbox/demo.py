@@ -1,0 +1,246 @@
+"""`responder sandbox demo`: the whole job, end to end, in the sandbox, verified at every step."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import time
+import urllib.parse
+import urllib.request
+from typing import Any
+
+import boto3
+
+from responder_cli.samples import ec2_finding
+from responder_cli.sandbox.sandbox import Sandbox
+
+FINDING = "Backdoor:EC2/C&CActivity.B"
+AMI = "ami-12c6146b"
+
+
+class Demo:
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.ok = True
+        self.step_no = 0
+
+    def step(self, title: str) -> None:
+        self.step_no += 1
+        print(f"\n[{time.monotonic() - self.start:6.1f}s] Step {self.step_no}: {title}", flush=True)
+
+    def check(self, condition: bool, what: str) -> bool:
+        print(f"          {'ok  ' if condition else 'FAIL'} {what}", flush=True)
+        self.ok = self.ok and condition
+        return condition
+
+
+def _victim(session: boto3.Session) -> dict[str, Any]:
+    ec2 = session.client("ec2")
+    autoscaling = session.client("autoscaling")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+
+    def group(name: str, port: int) -> str:
+        gid = ec2.create_security_group(GroupName=name, Description=f"demo {name}", VpcId=vpc)["GroupId"]
+        ec2.authorize_security_group_ingress(
+            GroupId=gid,
+            IpPermissions=[
+                {"IpProtocol": "tcp", "FromPort": port, "ToPort": port, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+            ],
+        )
+        return gid
+
+    web = [group("web-https", 443), group("web-ssh", 22)]
+    app = [group("app-api", 8080), group("app-metrics", 9100)]
+    autoscaling.create_launch_configuration(
+        LaunchConfigurationName="demo-web", ImageId=AMI, InstanceType="t3.micro", SecurityGroups=web
+    )
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName="demo-web",
+        LaunchConfigurationName="demo-web",
+        MinSize=1,
+        MaxSize=4,
+        DesiredCapacity=2,
+        VPCZoneIdentifier=subnet,
+    )
+    instance_id = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["demo-web"])["AutoScalingGroups"][0][
+        "Instances"
+    ][0]["InstanceId"]
+    eni = ec2.create_network_interface(SubnetId=subnet, Groups=app, Description="app interface")["NetworkInterface"][
+        "NetworkInterfaceId"
+    ]
+    ec2.attach_network_interface(NetworkInterfaceId=eni, InstanceId=instance_id, DeviceIndex=1)
+    return {"instance_id": instance_id, "vpc": vpc}
+
+
+def _state(session: boto3.Session, instance_id: str) -> dict[str, str]:
+    ec2 = session.client("ec2")
+    inst = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    names = {g["GroupId"]: g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    state: dict[str, str] = {}
+    for e in sorted(inst["NetworkInterfaces"], key=lambda e: e["Attachment"]["DeviceIndex"]):
+        groups = sorted(names.get(g["GroupId"], g["GroupId"]) for g in e["Groups"])
+        state[f"{e['NetworkInterfaceId']} groups"] = ", ".join(groups)
+    for attr in ("disableApiTermination", "disableApiStop"):
+        value = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=attr)
+        state[attr] = str(value[attr[0].upper() + attr[1:]]["Value"]).lower()
+    member = session.client("autoscaling").describe_auto_scaling_instances(InstanceIds=[instance_id])[
+        "AutoScalingInstances"
+    ]
+    state["auto scaling state"] = member[0]["LifecycleState"] if member else "not in a group"
+    return state
+
+
+def _diff(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    lines = []
+    for key in before:
+        if before[key] == after.get(key):
+            lines.append(f"            {key}: {before[key]}")
+        else:
+            lines.append(f"          - {key}: {before[key]}")
+            lines.append(f"          + {key}: {after.get(key)}")
+    return lines
+
+
+def _wait(predicate: Any, timeout: float, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def _incident(session: boto3.Session, table: str) -> dict[str, Any] | None:
+    items = session.client("dynamodb").scan(
+        TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": "INCIDENT#"}}
+    )["Items"]
+    return json.loads(items[0]["doc"]["S"]) if items else None
+
+
+def _follow_approve_link(link: str, name: str) -> tuple[int, str]:
+    """What a browser does: GET the page, then submit its form with the Approve button."""
+    with urllib.request.urlopen(link, timeout=30) as resp:  # noqa: S310 - the sandbox's localhost URL
+        page = resp.read().decode()
+    fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page))
+    action = re.search(r'<form method=post action="([^"]+)"', page)
+    if not action or "nonce" not in fields:
+        return 0, page
+    target = urllib.parse.urljoin(link, action.group(1))
+    body = urllib.parse.urlencode({**fields, "name": name, "decision": "approve"}).encode()
+    request = urllib.request.Request(target, data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as resp:  # noqa: S310
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def run_demo(port: int = 4566, interactive: bool = False) -> bool:
+    demo = Demo()
+    demo.step("start the sandbox: emulator, synthesized stack deployed, real handlers")
+    sandbox = Sandbox(port=port)
+    try:
+        sandbox.start()
+    except OSError as exc:
+        print(f"cannot start the sandbox on port {port}: {exc}", file=sys.stderr)
+        return False
+    try:
+        assert sandbox.stack is not None
+        outputs = sandbox.stack.outputs
+        print(f"          sandbox ready: AWS endpoint {sandbox.endpoint}, approvals {sandbox.approvals_url}")
+        demo.check(len(sandbox.stack.resources) > 50, f"stack deployed with {len(sandbox.stack.resources)} resources")
+        session = boto3.Session(region_name=sandbox.region)
+
+        demo.step("create a victim: VPC, instance in an Auto Scaling group, two ENIs with two groups each")
+        victim = _victim(session)
+        iid = victim["instance_id"]
+        before = _state(session, iid)
+        print("\n".join(f"            {k}: {v}" for k, v in before.items()))
+
+        demo.step(f"inject a GuardDuty finding: {FINDING} on {iid}")
+        event = ec2_finding(FINDING, instance_id=iid, severity=8.0)
+        resp = session.client("events").put_events(
+            Entries=[
+                {"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}
+            ]
+        )
+        demo.check(resp["FailedEntryCount"] == 0, "EventBridge accepted the event")
+
+        demo.step("the approval email")
+        mail = _wait(lambda: next((m for m in sandbox.outbox() if m.subject.startswith("[APPROVAL NEEDED]")), None), 60)
+        if not demo.check(mail is not None, "approval email captured in the outbox"):
+            return False
+        print(
+            f"\n          Subject: {mail.subject}\n"
+            + "\n".join(f"          | {line}" for line in mail.body.splitlines())
+        )
+        links = mail.links()
+        demo.check("approve" in links and "reject" in links, "email carries Approve and Reject links")
+        demo.check("task" not in links["approve"].lower(), "no task token in the link")
+        demo.check(before == _state(session, iid), "nothing changed before approval")
+
+        if interactive:
+            demo.step("open the Approve link in your browser, type your name and press Approve")
+            print(f"          {links['approve']}")
+            decided = _wait(
+                lambda: (i := _incident(session, outputs["IncidentsTable"])) and i["status"] != "PENDING_APPROVAL",
+                3600,
+                1,
+            )
+            demo.check(bool(decided), "decision received")
+        else:
+            demo.step("follow the Approve link as a browser would: GET the confirm page, then POST the form")
+            with urllib.request.urlopen(links["approve"], timeout=30) as resp:  # noqa: S310
+                page = resp.read().decode()
+            demo.check(resp.status == 200 and "Approve containment" in page, "GET shows the confirm page")
+            incident = _incident(session, outputs["IncidentsTable"])
+            demo.check(incident is not None and incident["status"] == "PENDING_APPROVAL", "GET decided nothing")
+            status, page = _follow_approve_link(links["approve"], "Demo Operator")
+            if not demo.check(status == 200 and "approved" in page, "POST approved containment"):
+                print(f"          HTTP {status}: {re.sub(r'<[^>]+>', ' ', page)[-400:]}")
+                return False
+
+        demo.step("containment, verification, notification")
+        contained = _wait(
+            lambda: (
+                (i := _incident(session, outputs["IncidentsTable"])) and i["status"] in ("CONTAINED", "FAILED") and i
+            ),
+            120,
+        )
+        if not demo.check(
+            bool(contained) and contained["status"] == "CONTAINED",
+            f"incident {contained and contained['incident_id']} CONTAINED",
+        ):
+            print(f"          error: {contained and contained.get('error')}")
+            return False
+        after = _state(session, iid)
+        print("\n".join(_diff(before, after)))
+        demo.check(
+            all("responder-isolation" == v for k, v in after.items() if k.endswith("groups")),
+            "every ENI holds only the isolation group",
+        )
+        demo.check(after["auto scaling state"] == "Standby", "instance in Standby: the group will not replace it")
+        demo.check(
+            _wait(lambda: any(m.subject.startswith("[CONTAINED]") for m in sandbox.outbox()), 30) is True,
+            "outcome email sent",
+        )
+
+        demo.step("restore the incident")
+        sfn = session.client("stepfunctions")
+        execution = sfn.start_execution(
+            stateMachineArn=outputs["RestoreStateMachine"], name=f"demo-restore-{int(time.time())}",
+            input=json.dumps({"incident_id": contained["incident_id"]}),
+        )["executionArn"]  # fmt: skip
+        done = _wait(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 120)
+        final = _incident(session, outputs["IncidentsTable"])
+        demo.check(bool(done) and final is not None and final["status"] == "RESTORED", "incident RESTORED")
+        restored = _state(session, iid)
+        print("\n".join(_diff(after, restored)))
+        demo.check(restored == before, "restored state equals the pre-state, attribute by attribute")
+    finally:
+        sandbox.stop()
+    print(f"\n[{time.monotonic() - demo.start:6.1f}s] {'every step verified' if demo.ok else 'SOME STEPS FAILED'}")
+    return demo.ok

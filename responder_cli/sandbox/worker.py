@@ -1,0 +1,55 @@
+"""A Lambda worker process: runs one function's handler from its code asset, with its environment.
+
+Protocol: one JSON request per line on stdin (`{"event": ...}`), one JSON response per line on the
+original stdout (`{"result": ..., "errored": bool}`). The handler's own output (Powertools logs) goes to
+stderr, which the sandbox writes to that function's log file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--code", required=True)
+    parser.add_argument("--handler", required=True)
+    parser.add_argument("--function-name", required=True)
+    parser.add_argument("--function-arn", required=True)
+    parser.add_argument("--timeout", type=int, default=60)
+    parser.add_argument("--memory", type=int, default=512)
+    args = parser.parse_args()
+
+    protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+    sys.stdout = sys.stderr  # the handler's prints and logs must not corrupt the protocol
+    sys.path.insert(0, args.code)
+
+    from responder_cli.sandbox.lambda_runtime import LambdaContext, error_payload, load_handler
+
+    try:
+        handler = load_handler(__import__("pathlib").Path(args.code), args.handler, "worker")
+        init_error = None
+    except Exception as exc:  # an init failure is reported on every invocation, as Lambda does
+        handler, init_error = None, error_payload(exc)
+
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        event = json.loads(line)["event"]
+        if init_error is not None:
+            protocol.write(json.dumps({"result": init_error, "errored": True}) + "\n")
+            continue
+        context = LambdaContext(args.function_name, args.function_arn, args.memory, args.timeout)
+        try:
+            result, errored = json.dumps(handler(event, context)), False
+        except Exception as exc:
+            result, errored = error_payload(exc), True
+        sys.stderr.flush()
+        protocol.write(json.dumps({"result": result, "errored": errored}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
