@@ -79,8 +79,8 @@ def _session(args: argparse.Namespace) -> tuple[boto3.Session, str | None]:
         # The sandbox accepts any credentials; spare the user from configuring fake ones.
         session = boto3.Session(
             aws_access_key_id="sandbox",
-            aws_secret_access_key="sandbox",
-            region_name=session.region_name,  # noqa: S106
+            aws_secret_access_key="sandbox",  # noqa: S106 - the emulator accepts any key
+            region_name=session.region_name,
         )
     return session, endpoint
 
@@ -181,8 +181,8 @@ def cmd_incidents_decide(ctx: Ctx, decision: str) -> None:
             ctx.store(),
             WorkflowCallbacks(ctx.client("stepfunctions")),
             incident.approval.approval_id,
-            decision,
-            who,  # type: ignore[arg-type]
+            decision,  # type: ignore[arg-type]
+            who,
         )
     except (LinkError, StepError) as exc:
         raise CliError(str(exc)) from None

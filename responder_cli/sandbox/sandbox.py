@@ -11,6 +11,7 @@ changing the template:
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -162,7 +163,7 @@ class Sandbox:
         return FunctionSpec(
             name=fn.function_name,
             arn=fn.function_arn,
-            handler=fn.handler,
+            handler=str(fn.handler),
             environment={k: str(v) for k, v in (fn.environment_vars or {}).items()},
             region=self.region,
         )
@@ -187,7 +188,7 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "responder-sandbox"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
@@ -227,14 +228,14 @@ def _handler_for(sandbox: Sandbox) -> type[BaseHTTPRequestHandler]:
                 self._send(502, {"Content-Type": "application/json"}, result.encode())
                 return
             response = json.loads(result)
-            body = response.get("body") or ""
-            data = body.encode() if not response.get("isBase64Encoded") else __import__("base64").b64decode(body)
+            text = str(response.get("body") or "")
+            data = base64.b64decode(text) if response.get("isBase64Encoded") else text.encode()
             self._send(int(response.get("statusCode", 200)), dict(response.get("headers") or {}), data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._dispatch("GET")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             self._dispatch("POST")
 
     return Handler

@@ -3,6 +3,7 @@ environment and imports never leak into another's. Workers die with the sandbox 
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import io
@@ -23,10 +24,8 @@ PR_SET_PDEATHSIG = 1
 
 
 def _die_with_parent() -> None:
-    try:
+    with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except OSError:
-        pass
 
 
 class _Worker:
@@ -75,7 +74,7 @@ class WorkerInvoker:
             **function.environment,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ACCESS_KEY_ID": "sandbox",
-            "AWS_SECRET_ACCESS_KEY": "sandbox",  # noqa: S105 - the emulator's fixed credentials
+            "AWS_SECRET_ACCESS_KEY": "sandbox",
             "AWS_REGION": function.region,
             "AWS_DEFAULT_REGION": function.region,
             "AWS_LAMBDA_FUNCTION_NAME": function.name,
@@ -112,7 +111,7 @@ class WorkerInvoker:
                     str(function.timeout),
                     "--memory",
                     str(function.memory),
-                ],  # fmt: skip
+                ],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
