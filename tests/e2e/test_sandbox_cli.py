@@ -1,0 +1,200 @@
+"""The sandbox and the CLI, as a user runs them: a finding in, contained, approved, restored."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from tests.support.victims import make_instance
+
+pytestmark = pytest.mark.e2e
+
+
+def _groups(ec2, eni: str) -> list[str]:
+    return sorted(
+        g["GroupId"]
+        for g in ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Groups"]
+    )
+
+
+def test_finding_to_contained_to_restored_through_the_cli(sandbox, tmp_path):
+    ec2 = sandbox.client("ec2")
+    victim = make_instance(ec2, enis=2)
+    before = {eni: _groups(ec2, eni) for eni in victim.enis}
+
+    sample = sandbox.cli("findings", "sample", "Backdoor:EC2/C&CActivity.B", "--resource", victim.instance_id).stdout
+    event_file = tmp_path / "finding.json"
+    event_file.write_text(sample)
+    sent = sandbox.cli("findings", "send", str(event_file)).stdout
+    assert sent.startswith("sent event ")
+
+    email = sandbox.wait_email("[APPROVAL NEEDED]")
+    assert victim.instance_id in email["body"] and set(email["links"]) == {"approve", "reject"}
+    pending = sandbox.wait_incident(lambda i: i["status"] == "PENDING_APPROVAL")
+    assert pending["resource"] == {
+        "type": "ec2_instance",
+        "id": victim.instance_id,
+        "account": "123456789012",
+        "region": "us-east-1",
+    }
+    assert pending["decision"]["mode"] == "approve" and pending["pre_state"]["instance_id"] == victim.instance_id
+
+    # Follow the link as a browser would: GET the page, then POST its form.
+    link = email["links"]["approve"]
+    page = urllib.request.urlopen(link, timeout=30).read().decode()
+    fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page))
+    body = urllib.parse.urlencode({**fields, "name": "E2E Operator", "decision": "approve"}).encode()
+    request = urllib.request.Request(
+        link.split("?")[0], data=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert urllib.request.urlopen(request, timeout=60).status == 200
+
+    contained = sandbox.wait_incident(
+        lambda i: i["incident_id"] == pending["incident_id"] and i["status"] == "CONTAINED"
+    )
+    assert contained["approval"]["decided_by"] == "E2E Operator"
+    assert contained["contained_at"] and contained["actions"]
+    for eni in victim.enis:
+        assert _groups(ec2, eni) != before[eni]
+
+    shown = sandbox.cli("incidents", "show", pending["incident_id"]).stdout
+    for text in ("CONTAINED", "Pre-state", "Actions", "E2E Operator", "Timeline"):
+        assert text in shown
+
+    restored = json.loads(sandbox.cli("restore", pending["incident_id"], "--wait", "--json").stdout)
+    assert restored["status"] == "RESTORED" and restored["restored_at"]
+    for eni in victim.enis:
+        assert _groups(ec2, eni) == before[eni]
+    listed = sandbox.cli("incidents", "list", "--status", "RESTORED").stdout
+    assert pending["incident_id"] in listed
+
+
+def test_cli_approve_and_reject_for_operators(sandbox, tmp_path):
+    ec2 = sandbox.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    event_file = tmp_path / "e.json"
+    event_file.write_text(
+        sandbox.cli("findings", "sample", "Trojan:EC2/DropPoint", "--resource", victim.instance_id).stdout
+    )
+    started = sandbox.cli("findings", "send", str(event_file), "--direct").stdout
+    assert started.startswith("started ")
+    pending = sandbox.wait_incident(
+        lambda i: i["resource"]["id"] == victim.instance_id and i["status"] == "PENDING_APPROVAL"
+    )
+
+    out = sandbox.cli("incidents", "reject", pending["incident_id"], "--as", "Ops Lead").stdout
+    assert "rejected by Ops Lead" in out
+    final = sandbox.wait_incident(lambda i: i["incident_id"] == pending["incident_id"] and i["status"] == "REJECTED")
+    assert final["approval"]["via"] == "cli" and final["actions"] == []
+    again = sandbox.cli("incidents", "approve", pending["incident_id"], "--as", "Ops Lead", check=False)
+    assert again.returncode == 1 and "REJECTED, not PENDING_APPROVAL" in again.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["incidents", "show", "inc-does-not-exist"], "unknown incident inc-does-not-exist"),
+        (["restore", "inc-does-not-exist"], "unknown incident"),
+        (["incidents", "list", "--stack-name", "NoSuchStack"], "no stack named NoSuchStack found"),
+        (["findings", "sample", "Made:Up/Type"], "no sample for Made:Up/Type"),
+        (["findings", "send", "/nonexistent.json"], "cannot read /nonexistent.json"),
+    ],
+)
+def test_errors_are_one_clear_line(sandbox, args, message):
+    proc = sandbox.cli(*args, check=False)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_restore_refuses_a_pending_incident(sandbox, tmp_path):
+    ec2 = sandbox.client("ec2")
+    victim = make_instance(ec2, enis=1)
+    event_file = tmp_path / "e.json"
+    event_file.write_text(
+        sandbox.cli("findings", "sample", "Trojan:EC2/DropPoint", "--resource", victim.instance_id).stdout
+    )
+    sandbox.cli("findings", "send", str(event_file))
+    pending = sandbox.wait_incident(
+        lambda i: i["resource"]["id"] == victim.instance_id and i["status"] == "PENDING_APPROVAL"
+    )
+    proc = sandbox.cli("restore", pending["incident_id"], check=False)
+    assert proc.returncode == 1 and "only CONTAINED or FAILED" in proc.stderr
+    sandbox.cli("incidents", "reject", pending["incident_id"], "--as", "cleanup")
+
+
+def test_unreachable_endpoint_is_one_clear_line():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.run(
+        [sys.executable, "-m", "responder_cli.main", "incidents", "list", "--endpoint-url", f"http://127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "AWS_MAX_ATTEMPTS": "1"},
+    )
+    assert proc.returncode == 1
+    assert "endpoint unreachable" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
+    import os
+    import select
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "responder_cli.main", "sandbox", "up", "--port", str(port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    ready = ""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not ready.startswith("sandbox ready"):
+        if select.select([proc.stdout], [], [], 1.0)[0]:
+            ready = proc.stdout.readline()
+    assert ready.startswith("sandbox ready"), ready
+    approvals_port = int(ready.rsplit(":", 1)[1].split("/")[0])
+    # Make a worker exist: the approval page is served by a worker process.
+    urllib.request.urlopen(f"http://127.0.0.1:{approvals_port}/_sandbox/outbox", timeout=30).read()
+    endpoint = f"http://127.0.0.1:{port}"
+    proc_env = {**env, "AWS_ENDPOINT_URL": endpoint}
+    subprocess.run(
+        [sys.executable, "-m", "responder_cli.main", "incidents", "list"],
+        env=proc_env,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    try:
+        urllib.request.urlopen(
+            f"http://127.0.0.1:{approvals_port}/v1/approvals/x?incident=i&exp=1&sig=" + "0" * 64, timeout=30
+        )
+    except urllib.error.HTTPError as exc:
+        assert exc.code == 403
+    children = subprocess.run(
+        ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    assert children, "expected a worker process"
+
+    proc.send_signal(2)  # Ctrl-C
+    assert proc.wait(timeout=60) == 0
+    for child in children:
+        assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
+    for p in (port, approvals_port):
+        with socket.socket() as s:
+            # SO_REUSEADDR admits connections in TIME_WAIT, never a socket still listening.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.1", p))
+            s.listen()
