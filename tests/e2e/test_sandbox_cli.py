@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -191,7 +192,8 @@ def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
     proc.send_signal(2)  # Ctrl-C
     assert proc.wait(timeout=60) == 0
     for child in children:
-        assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
+        status = Path(f"/proc/{child}/status")
+        assert not status.exists() or "zombie" in status.read_text().lower()
     for p in (port, approvals_port):
         with socket.socket() as s:
             # SO_REUSEADDR admits connections in TIME_WAIT, never a socket still listening.
