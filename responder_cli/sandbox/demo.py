@@ -83,7 +83,7 @@ def _state(session: boto3.Session, instance_id: str) -> dict[str, str]:
         groups = sorted(names.get(g["GroupId"], g["GroupId"]) for g in e["Groups"])
         state[f"{e['NetworkInterfaceId']} groups"] = ", ".join(groups)
     for attr in ("disableApiTermination", "disableApiStop"):
-        value = ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=attr)
+        value: dict[str, Any] = dict(ec2.describe_instance_attribute(InstanceId=instance_id, Attribute=attr))
         state[attr] = str(value[attr[0].upper() + attr[1:]]["Value"]).lower()
     member = session.client("autoscaling").describe_auto_scaling_instances(InstanceIds=[instance_id])[
         "AutoScalingInstances"
