@@ -41,12 +41,9 @@ def _pending(sandbox, tmp_path, instance_id: str) -> tuple[dict, dict]:
         sandbox.cli("findings", "sample", "Backdoor:EC2/C&CActivity.B", "--resource", instance_id).stdout
     )
     sandbox.cli("findings", "send", str(event_file))
+    # The approval email goes out after the incident is recorded as PENDING_APPROVAL: wait for both.
+    email = sandbox.wait_email(f"[APPROVAL NEEDED] Backdoor:EC2/C&CActivity.B on {instance_id}")
     incident = sandbox.wait_incident(lambda i: i["resource"]["id"] == instance_id and i["status"] == "PENDING_APPROVAL")
-    email = next(
-        m
-        for m in reversed(sandbox.outbox())
-        if m["subject"].startswith("[APPROVAL NEEDED]") and instance_id in m["subject"]
-    )
     return incident, email
 
 
