@@ -22,8 +22,9 @@ class ResponderConfig(BaseModel):
     approval_timeout_hours: float = Field(default=24.0, gt=0, le=168)
     protected_arns: list[str] = Field(default_factory=list)
     isolation_mode: Literal["two_step", "direct"] = "two_step"
+    break_glass_arns: list[str] = Field(default_factory=list)
 
-    @field_validator("protected_arns", mode="before")
+    @field_validator("protected_arns", "break_glass_arns", mode="before")
     @classmethod
     def _list(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -33,7 +34,7 @@ class ResponderConfig(BaseModel):
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
 
-    @field_validator("protected_arns")
+    @field_validator("protected_arns", "break_glass_arns")
     @classmethod
     def _arns(cls, value: list[str]) -> list[str]:
         for arn in value:
@@ -57,6 +58,7 @@ CONTEXT_KEYS = {
     "approvalTimeoutHours": "approval_timeout_hours",
     "protectedArns": "protected_arns",
     "isolationMode": "isolation_mode",
+    "breakGlassArns": "break_glass_arns",
 }
 
 

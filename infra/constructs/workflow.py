@@ -8,6 +8,7 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -30,6 +31,22 @@ LAMBDA_TRANSIENT = [
 # Raised by the handlers for conditions worth another try (optimistic-lock contention).
 RETRYABLE = ["ConcurrentUpdate"]
 
+IAM_READ = [
+    "iam:ListAccessKeys",
+    "iam:ListAttachedUserPolicies",
+    "iam:ListAttachedRolePolicies",
+    "iam:ListUserPolicies",
+    "iam:ListRolePolicies",
+    "iam:ListUserTags",
+    "iam:ListRoleTags",
+    "iam:GetRole",
+]
+S3_READ = [
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketOwnershipControls",
+    "s3:GetBucketTagging",
+]
 EC2_READ = [
     "ec2:DescribeInstances",
     "ec2:DescribeInstanceAttribute",
@@ -65,6 +82,15 @@ class Workflows(Construct):
         self._inputs = inputs
         self._function_scope = Construct(self, "Functions")
         self.functions: dict[str, ResponderFunction] = {}
+        self.deny_all = iam.ManagedPolicy(
+            self,
+            "DenyAll",
+            managed_policy_name=f"{stack.stack_name}-deny-all",
+            description="Attached by the containment responder to contained IAM principals; detached on restore",
+            statements=[
+                iam.PolicyStatement(sid="ResponderDenyAll", effect=iam.Effect.DENY, actions=["*"], resources=["*"])
+            ],
+        )
         self.own_arn_patterns = [
             f"arn:{stack.partition}:iam::{stack.account}:role/{stack.stack_name}-*",
             f"arn:{stack.partition}:lambda:*:{stack.account}:function:{stack.stack_name}-*",
@@ -82,6 +108,17 @@ class Workflows(Construct):
             },
         )
         triage.allow(["ec2:DescribeInstances"], ["*"])
+        triage.allow(["iam:ListUserTags", "iam:ListRoleTags"], [self._iam_arn("user/*"), self._iam_arn("role/*")])
+        triage.allow(["s3:GetBucketTagging"], [f"arn:{stack.partition}:s3:::*"])
+        triage.acknowledge_resources(
+            [
+                "arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*",
+                "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
+                "arn:<AWS::Partition>:s3:::*",
+            ],
+            "Triage reads the tags of the user, role or bucket a finding names (to honour responder:exempt); "
+            "which one is known only at run time.",
+        )
         triage.use_table(inputs.incidents, write=True)
 
         evaluate = self._fn(
@@ -93,12 +130,14 @@ class Workflows(Construct):
         evaluate.use_table(inputs.incidents, write=True)
         evaluate.use_table(inputs.preferences, write=False)
 
-        plan = self._fn(
-            "Plan",
-            "responder.handlers.plan.handler",
-            "plan containment and its impact",
-            {**table_env, "ISOLATION_MODE": cfg.isolation_mode},
-        )
+        exempt = [self._iam_arn(f"role/{stack.stack_name}-*"), *cfg.break_glass_arns]
+        containment_env = {
+            **table_env,
+            "ISOLATION_MODE": cfg.isolation_mode,
+            "DENY_ALL_POLICY_NAME": f"{stack.stack_name}-deny-all",
+            "EXEMPT_PRINCIPALS": stack.to_json_string(exempt),
+        }
+        plan = self._fn("Plan", "responder.handlers.plan.handler", "plan containment and its impact", containment_env)
         plan.use_table(inputs.incidents, write=False)
         plan.allow(
             [
@@ -132,15 +171,17 @@ class Workflows(Construct):
             "Contain",
             "responder.handlers.contain.handler",
             "apply containment",
-            table_env,
+            containment_env,
             300,
         )
         contain.use_table(inputs.incidents, write=True)
         self._grant_ec2_write(contain, containing=True)
+        self._grant_principal_and_bucket_writes(contain, containing=True)
 
-        verify = self._fn("Verify", "responder.handlers.verify.handler", "verify containment", table_env)
+        verify = self._fn("Verify", "responder.handlers.verify.handler", "verify containment", containment_env)
         verify.use_table(inputs.incidents, write=True)
         verify.allow(EC2_READ, ["*"])
+        self._grant_reads(verify)
 
         notify = self._fn("Notify", "responder.handlers.notify.handler", "email outcomes", {**table_env, **topic_env})
         notify.use_table(inputs.incidents, write=False)
@@ -155,20 +196,24 @@ class Workflows(Construct):
         finalize.use_table(inputs.incidents, write=True)
         finalize.publish_to(inputs.topic, inputs.topic_key)
 
-        restore_begin = self._fn("RestoreBegin", "responder.handlers.restore.begin", "begin restore", table_env)
+        restore_begin = self._fn("RestoreBegin", "responder.handlers.restore.begin", "begin restore", containment_env)
         restore_begin.use_table(inputs.incidents, write=True)
         restore_apply = self._fn(
             "RestoreApply",
             "responder.handlers.restore.apply",
             "apply restore",
-            table_env,
+            containment_env,
             300,
         )
         restore_apply.use_table(inputs.incidents, write=True)
         self._grant_ec2_write(restore_apply, containing=False)
-        restore_verify = self._fn("RestoreVerify", "responder.handlers.restore.verify", "verify restore", table_env)
+        self._grant_principal_and_bucket_writes(restore_apply, containing=False)
+        restore_verify = self._fn(
+            "RestoreVerify", "responder.handlers.restore.verify", "verify restore", containment_env
+        )
         restore_verify.use_table(inputs.incidents, write=True)
         restore_verify.allow(EC2_READ, ["*"])
+        self._grant_reads(restore_verify)
 
         self.containment = self._containment_machine(cfg)
         self.restore = self._restore_machine()
@@ -199,6 +244,68 @@ class Workflows(Construct):
         )
         self.functions[name] = fn
         return fn
+
+    def _iam_arn(self, resource: str) -> str:
+        stack = Stack.of(self)
+        return f"arn:{stack.partition}:iam::{stack.account}:{resource}"
+
+    def _grant_reads(self, fn: ResponderFunction) -> None:
+        stack = Stack.of(self)
+        fn.allow(IAM_READ, [self._iam_arn("user/*"), self._iam_arn("role/*")])
+        fn.allow(S3_READ, [f"arn:{stack.partition}:s3:::*"])
+        fn.allow(["wafv2:GetIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"])
+        fn.acknowledge_resources(
+            [
+                "arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*",
+                "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
+                "arn:<AWS::Partition>:s3:::*",
+                "arn:<AWS::Partition>:wafv2:*:<AWS::AccountId>:*/ipset/*/*",
+            ],
+            "The users, roles, buckets and WAF IP sets are named by findings and preferences at run time; "
+            "these statements only read their configuration.",
+        )
+
+    def _grant_principal_and_bucket_writes(self, fn: ResponderFunction, containing: bool) -> None:
+        """IAM, S3 and WAF changes, limited to the responder's deny-all policy where IAM allows it, and
+        never on the responder's own roles."""
+        stack = Stack.of(self)
+        principals = [self._iam_arn("user/*"), self._iam_arn("role/*")]
+        attach = (
+            ["iam:AttachUserPolicy", "iam:AttachRolePolicy"]
+            if containing
+            else ["iam:DetachUserPolicy", "iam:DetachRolePolicy"]
+        )
+        fn.allow(attach, principals, {"ArnEquals": {"iam:PolicyARN": self.deny_all.managed_policy_arn}})
+        inline = (
+            ["iam:PutUserPolicy", "iam:PutRolePolicy"]
+            if containing
+            else ["iam:DeleteUserPolicy", "iam:DeleteRolePolicy"]
+        )
+        fn.allow(inline, principals)
+        fn.allow(["iam:UpdateAccessKey"], [self._iam_arn("user/*")])
+        bucket_writes = (
+            ["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls"]
+            if containing
+            else [
+                "s3:PutBucketPolicy",
+                "s3:DeleteBucketPolicy",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketOwnershipControls",
+            ]
+        )
+        fn.allow(bucket_writes, [f"arn:{stack.partition}:s3:::*"])
+        fn.allow(
+            ["wafv2:GetIPSet", "wafv2:UpdateIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"]
+        )
+        # Invariant: the responder never changes its own roles, whatever a finding says.
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                effect=iam.Effect.DENY,
+                actions=["iam:Attach*", "iam:Detach*", "iam:Put*", "iam:Delete*", "iam:Update*"],
+                resources=[self._iam_arn(f"role/{stack.stack_name}-*")],
+            )
+        )
+        self._grant_reads(fn)
 
     def _grant_ec2_write(self, fn: ResponderFunction, containing: bool) -> None:
         stack = Stack.of(self)
@@ -442,7 +549,12 @@ class Workflows(Construct):
             None,
         ).next(failed)
         begin = self._task(
-            "BeginRestore", f["RestoreBegin"], iid, {"outcome.$": "$.Payload.outcome"}, "$.begin", refused
+            "BeginRestore",
+            f["RestoreBegin"],
+            {**iid, "options.$": "$"},
+            {"outcome.$": "$.Payload.outcome"},
+            "$.begin",
+            refused,
         )
         apply = self._task("RestoreResource", f["RestoreApply"], iid, None, None, mark_failed)
         verify = self._task("VerifyRestore", f["RestoreVerify"], iid, None, None, mark_failed)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from responder.adapters.aws import client
+from responder.adapters.aws import client as _client
+from responder.adapters.ec2 import Ec2Gateway
 from responder.domain import ec2 as dom
 from responder.domain.recorder import Recorder
-from responder.handlers._runtime import ec2_gateway
 from responder.models.common import ResourceType
 from responder.models.incident import Ec2PreState, FindingSummary, Incident, Status
 from responder.models.preferences import Ec2Options
@@ -15,6 +16,10 @@ from responder.models.resource import ResourceRef
 from tests.support.victims import eni_groups, make_asg_instance, make_instance
 
 ACCOUNT = "123456789012"
+
+
+def _gw() -> Ec2Gateway:
+    return Ec2Gateway(_client("ec2", "us-east-1"), _client("autoscaling", "us-east-1"), _client("elbv2", "us-east-1"))
 
 
 def _incident(gw, instance_id: str, options: Ec2Options, mode: str = "two_step") -> Incident:
@@ -61,7 +66,7 @@ def _isolation_group(ec2, vpc_id: str) -> str:
 def test_contain_isolates_every_eni_and_restore_puts_back_each_group(aws, enis):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=enis, groups_per_eni=2)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     assert [e.eni_id for e in incident.pre_state.enis] == victim.enis
@@ -98,7 +103,7 @@ def test_contain_isolates_every_eni_and_restore_puts_back_each_group(aws, enis):
 def test_restore_equals_pre_state_attribute_by_attribute(aws):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=2, groups_per_eni=3, termination_protection=True)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     before = dom.capture_pre_state(gw, gw.describe_instance(victim.instance_id))
@@ -114,7 +119,7 @@ def test_instance_in_auto_scaling_group_enters_and_exits_standby(aws):
     ec2 = client("ec2", "us-east-1")
     autoscaling = client("autoscaling", "us-east-1")
     victim = make_asg_instance(ec2, autoscaling, desired=2, min_size=1)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     assert incident.impact.asg_name == "victim-asg"
@@ -136,7 +141,7 @@ def test_instance_in_auto_scaling_group_enters_and_exits_standby(aws):
 def test_rerun_is_idempotent_and_reuses_groups_and_snapshots(aws):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=2)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     _contain(gw, incident, options)
@@ -159,7 +164,7 @@ def test_rerun_is_idempotent_and_reuses_groups_and_snapshots(aws):
 def test_failure_midway_then_restore_puts_back_what_was_changed(aws, monkeypatch):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=3)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     real = gw.set_eni_groups
@@ -187,7 +192,7 @@ def test_failure_midway_then_restore_puts_back_what_was_changed(aws, monkeypatch
 def test_restore_keeps_a_group_an_operator_added_and_reports_it(aws):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=1)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     _contain(gw, incident, options)
@@ -205,7 +210,7 @@ def test_restore_keeps_a_group_an_operator_added_and_reports_it(aws):
 def test_direct_mode_skips_the_transition_group(aws):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=2)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options, mode="direct")
     rec = _contain(gw, incident, options, mode="direct")
@@ -218,7 +223,7 @@ def test_direct_mode_skips_the_transition_group(aws):
 def test_verify_reports_a_tampered_isolation_group(aws):
     ec2 = client("ec2", "us-east-1")
     victim = make_instance(ec2, enis=1)
-    gw = ec2_gateway("us-east-1")
+    gw = _gw()
     options = Ec2Options()
     incident = _incident(gw, victim.instance_id, options)
     _contain(gw, incident, options)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from responder.adapters.ec2 import Ec2Gateway, InstanceNotFound
+from responder.adapters.iam import IamGateway
+from responder.adapters.s3 import S3Gateway
 from responder.models.common import ResourceType
 from responder.models.resource import ResourceRef
 
@@ -23,4 +25,10 @@ class ResourceTags:
                 return gw.describe_instance(ref.id).tags
             except InstanceNotFound:
                 return None
+        if ref.type is ResourceType.IAM_USER:
+            return IamGateway(self.clients("iam", ref.region)).tags("user", ref.id)
+        if ref.type is ResourceType.IAM_ROLE:
+            return IamGateway(self.clients("iam", ref.region)).tags("role", ref.id)
+        if ref.type is ResourceType.S3_BUCKET:
+            return S3Gateway(self.clients("s3", ref.region)).tags(ref.id)
         return {}

@@ -211,7 +211,8 @@ def contain_instance(
 
     if options.snapshot:
         existing = gw.snapshots_for(incident.incident_id)
-        for vol in incident.impact.volumes if incident.impact else []:
+        volumes = incident.impact.volumes if isinstance(incident.impact, Ec2Impact) else []
+        for vol in volumes:
             snap = existing.get(vol) or gw.create_snapshot(vol, incident.incident_id, iid)
             rec.artifact("ebs_snapshot", snap, volume=vol)
             (rec.skipped if vol in existing else rec.applied)("snapshot_volume", vol, snapshot=snap)

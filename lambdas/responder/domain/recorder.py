@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
-from responder.models.incident import ActionStatus, AppliedAction, Artifact, Incident, TimelineEntry
+from responder.models.incident import ActionStatus, AppliedAction, Artifact, ArtifactKind, Incident, TimelineEntry
 
 
 @dataclass
@@ -20,7 +19,7 @@ class Recorder:
     def skipped(self, action: str, target: str, **detail: str) -> None:
         self.actions.append(AppliedAction(action=action, target=target, status=ActionStatus.SKIPPED, detail=detail))
 
-    def artifact(self, kind: Literal["ebs_snapshot", "security_group"], artifact_id: str, **detail: str) -> None:
+    def artifact(self, kind: ArtifactKind, artifact_id: str, **detail: str) -> None:
         self.artifacts.append(Artifact(kind=kind, id=artifact_id, detail=detail))
 
     def note(self, event: str, detail: str = "") -> None:

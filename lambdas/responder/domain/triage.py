@@ -43,23 +43,50 @@ def summarize(finding: GuardDutyFinding, source: str = "guardduty") -> FindingSu
         first_seen=finding.service.event_first_seen,
         last_seen=finding.service.event_last_seen,
         remote_ip=finding.service.remote_ip(),
+        access_key_id=finding.resource.access_key_details.access_key_id
+        if finding.resource.access_key_details
+        else None,
+        user_type=finding.resource.access_key_details.user_type if finding.resource.access_key_details else None,
     )
 
 
 def route(finding: GuardDutyFinding) -> ResourceRef | str:
-    """The finding's target, or the reason it has none the responder supports."""
+    """The finding's target, by finding-type family and resource type, or why there is none.
+
+    GuardDuty puts the actor's access key into findings of several families, so the family decides as
+    much as `resource.resourceType` does.
+    """
     rtype = finding.resource.resource_type
     family = finding.threat_family
-    if rtype == "Instance" and family == "EC2":
+    account, region = finding.account_id, finding.region
+
+    def ref(kind: ResourceType, ident: str) -> ResourceRef:
+        return ResourceRef(type=kind, id=ident, account=account, region=region)
+
+    if family == "EC2" and rtype == "Instance":
         details = finding.resource.instance_details
         if details is None:
             return "Instance finding without resource.instanceDetails"
-        return ResourceRef(
-            type=ResourceType.EC2_INSTANCE,
-            id=details.instance_id,
-            account=finding.account_id,
-            region=finding.region,
-        )
+        return ref(ResourceType.EC2_INSTANCE, details.instance_id)
+    if family == "IAMUser" and rtype == "AccessKey":
+        key = finding.resource.access_key_details
+        if key is None or not key.user_type:
+            return "AccessKey finding without resource.accessKeyDetails.userType"
+        if key.user_type == "Root":
+            return ref(ResourceType.IAM_ROOT, "root")
+        if not key.user_name:
+            return f"AccessKey finding for a {key.user_type} without accessKeyDetails.userName"
+        if key.user_type == "IAMUser":
+            return ref(ResourceType.IAM_USER, key.user_name)
+        if key.user_type == "AssumedRole":
+            # Temporary (ASIA) credentials have no user to contain: contain the role behind the session.
+            # For instance credential exfiltration this is the instance profile's role.
+            return ref(ResourceType.IAM_ROLE, key.user_name)
+        return f"unsupported principal type {key.user_type} on an AccessKey finding"
+    if family == "S3" and rtype == "S3Bucket":
+        if not finding.resource.s3_bucket_details:
+            return "S3Bucket finding without resource.s3BucketDetails"
+        return ref(ResourceType.S3_BUCKET, finding.resource.s3_bucket_details[0].name)
     return f"unsupported finding: family {family} on resource type {rtype}"
 
 
@@ -105,7 +132,7 @@ def triage(
         ref = target
     resource_tags: dict[str, str] = {}
     if skip is None:
-        found = tags.tags(ref)
+        found = {} if ref.type is ResourceType.IAM_ROOT else tags.tags(ref)
         if found is None:
             skip = f"{ref.type.value} {ref.id} does not exist"
         else:

@@ -7,18 +7,16 @@ step that changes a resource does so only after the pre-state is durably recorde
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from responder.adapters.ec2 import Ec2Gateway
 from responder.adapters.incidents import ApprovalItem, IncidentStore
 from responder.adapters.messaging import Notifier, SigningKey, TaskGone, WorkflowCallbacks
 from responder.adapters.preferences import PreferenceStore
 from responder.domain import approval as links
-from responder.domain import ec2 as ec2_domain
-from responder.domain import messages
+from responder.domain import kinds, messages
+from responder.domain.kinds import Gateways, Settings
 from responder.domain.preferences import decide
 from responder.domain.recorder import Recorder
 from responder.models.common import ResourceType
@@ -28,11 +26,20 @@ from responder.models.incident import (
     ApprovalRecord,
     Incident,
     Plan,
+    RestoreOptions,
     Status,
 )
-from responder.models.preferences import Decision, MatchFacts, Mode, OnTimeout
+from responder.models.preferences import DEFAULT_RULE_ID, Decision, MatchFacts, Mode, OnTimeout
 
-Ec2Factory = Callable[[str], Ec2Gateway]
+OPEN_STATUSES = (Status.CONTAINING, Status.CONTAINED, Status.FAILED, Status.RESTORING)
+
+
+class ContainmentError(RuntimeError):
+    """Containment could not be verified: the resource is not in the contained state."""
+
+
+class RestoreMismatch(RuntimeError):
+    """A restored attribute does not equal its recorded pre-state."""
 
 
 class StepError(RuntimeError):
@@ -68,7 +75,15 @@ def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> 
         account=incident.resource.account,
         tags=incident.resource_tags,
     )
-    decision = decide(prefs.all(), facts)
+    if incident.resource.type is ResourceType.IAM_ROOT:
+        decision = Decision(
+            mode=Mode.NOTIFY,
+            on_timeout=OnTimeout.EXPIRE,
+            rule_id=f"{DEFAULT_RULE_ID}-root",
+            reason="the root user cannot be contained by an IAM policy: notify only",
+        )
+    else:
+        decision = decide(prefs.all(), facts)
 
     def apply(inc: Incident) -> None:
         _require(inc, {Status.NEW}, "evaluate")
@@ -83,22 +98,16 @@ def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> 
 
 
 # -- plan and record ------------------------------------------------------------------------------
-def _options(incident: Incident) -> tuple[Decision, Literal["two_step", "direct"]]:
+def _decision(incident: Incident) -> Decision:
     if incident.decision is None:
         raise StepError(f"incident {incident.incident_id} has no decision")
-    return incident.decision, incident.decision.actions.ec2.isolation_mode or "two_step"
+    return incident.decision
 
 
-def plan(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str, default_mode: str) -> Plan:
+def plan(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Plan:
     incident = store.get(incident_id)
     _require(incident, {Status.NEW}, "plan")
-    decision, _ = _options(incident)
-    if incident.resource.type is not ResourceType.EC2_INSTANCE:
-        raise StepError(f"no containment plan for resource type {incident.resource.type.value}")
-    mode = decision.actions.ec2.isolation_mode or default_mode
-    gw = ec2_for(incident.resource.region)
-    facts = gw.describe_instance(incident.resource.id)
-    return ec2_domain.plan_instance(gw, facts, decision.actions.ec2, mode)  # type: ignore[arg-type]
+    return kinds.plan(gws, incident, _decision(incident), settings)
 
 
 def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
@@ -110,11 +119,12 @@ def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
                 return
             raise StepError(f"incident {inc.incident_id} already has a recorded pre-state; refusing to overwrite it")
         _require(inc, {Status.NEW}, "record")
-        decision, _ = _options(inc)
+        decision = _decision(inc)
         inc.plan = the_plan.actions
         inc.impact = the_plan.impact
         inc.pre_state = the_plan.pre_state
-        if decision.dry_run or decision.mode is Mode.NOTIFY:
+        inc.waf = the_plan.waf
+        if decision.dry_run or decision.mode is Mode.NOTIFY or the_plan.pre_state is None:
             inc.status = Status.NOTIFIED
         elif decision.mode is Mode.AUTO:
             inc.status = Status.CONTAINING
@@ -218,19 +228,21 @@ def apply_decision(
 # -- contain and verify ---------------------------------------------------------------------------
 def contain(
     store: IncidentStore,
-    ec2_for: Ec2Factory,
+    gws: Gateways,
     incident_id: str,
     trigger: Literal["auto", "approved", "timeout"],
+    settings: Settings,
 ) -> Incident:
     incident = store.get(incident_id)
-    decision, mode = _options(incident)
+    decision = _decision(incident)
     if trigger == "timeout" and decision.on_timeout is not OnTimeout.CONTAIN:
         raise StepError("approval timed out and the preference does not say on_timeout: contain")
-    gw = ec2_for(incident.resource.region)
 
     def start(inc: Incident) -> None:
         allowed = {Status.CONTAINING} | ({Status.PENDING_APPROVAL} if trigger == "timeout" else set())
         _require(inc, allowed, "contain")
+        if inc.pre_state is None:
+            raise StepError(f"incident {inc.incident_id} has no recorded pre-state; refusing to change anything")
         if trigger == "timeout" and inc.approval and inc.approval.decision is None:
             inc.approval.decision = "expired"
             inc.approval.via = "timeout"
@@ -239,16 +251,11 @@ def contain(
         if inc.containment_started_at is None:
             # Write-ahead: the resource may have changed while approval was pending. Re-read it and record
             # the fresh pre-state before the first mutating call. Never after containment has begun.
-            facts = gw.describe_instance(inc.resource.id)
-            if not ec2_domain.has_responder_groups(gw, facts):
-                fresh = ec2_domain.capture_pre_state(gw, facts)
-                if fresh != inc.pre_state:
-                    inc.pre_state_at_plan = inc.pre_state
-                    inc.pre_state = fresh
-                    inc.log(
-                        "pre_state_refreshed",
-                        "the resource changed after planning; recorded its current state",
-                    )
+            fresh = kinds.capture(gws, inc, settings)
+            if fresh is not None and fresh != inc.pre_state:
+                inc.pre_state_at_plan = inc.pre_state
+                inc.pre_state = fresh
+                inc.log("pre_state_refreshed", "the resource changed after planning; recorded its current state")
             inc.containment_started_at = datetime.now(UTC)
             inc.log("containment_started", trigger)
 
@@ -257,25 +264,24 @@ def contain(
     incident = store.update(incident_id, start)
     rec = Recorder()
     try:
-        ec2_domain.contain_instance(gw, incident, decision.actions.ec2, mode, rec)
+        kinds.contain(gws, incident, decision, settings, rec)
     finally:
         store.update(incident_id, rec.flush_into)
     return store.get(incident_id)
 
 
-def verify(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -> Incident:
+def verify(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
     incident = store.get(incident_id)
     _require(incident, {Status.CONTAINING}, "verify")
-    decision, _ = _options(incident)
-    problems = ec2_domain.verify_contained(ec2_for(incident.resource.region), incident, decision.actions.ec2)
+    problems = kinds.verify(gws, incident, _decision(incident), settings)
     if problems:
-        raise ec2_domain.ContainmentError("containment not verified: " + "; ".join(problems))
+        raise ContainmentError("containment not verified: " + "; ".join(problems))
 
     def apply(inc: Incident) -> None:
         _require(inc, {Status.CONTAINING}, "verify")
         inc.status = Status.CONTAINED
         inc.contained_at = datetime.now(UTC)
-        inc.log("contained", "verified: every network interface isolated")
+        inc.log("contained", "verified")
 
     return store.update(incident_id, apply)
 
@@ -313,7 +319,7 @@ def finalize(
 
 
 # -- restore --------------------------------------------------------------------------------------
-def restore_begin(store: IncidentStore, incident_id: str) -> Literal["restore", "noop"]:
+def restore_begin(store: IncidentStore, incident_id: str, options: RestoreOptions) -> Literal["restore", "noop"]:
     incident = store.get(incident_id)
     if incident.status is Status.RESTORED:
         return "noop"
@@ -327,20 +333,36 @@ def restore_begin(store: IncidentStore, incident_id: str) -> Literal["restore", 
         _require(inc, RESTORABLE_STATUSES, "restore")
         inc.status = Status.RESTORING
         inc.error = None
-        inc.log("restore_started")
+        inc.restore_options = options
+        inc.log("restore_started", options.model_dump_json())
 
     store.update(incident_id, apply)
     return "restore"
 
 
-def restore_apply(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -> Incident:
+def _waf_still_needed(store: IncidentStore, incident: Incident) -> bool:
+    if incident.waf is None:
+        return False
+    for status in OPEN_STATUSES:
+        for other in store.list(status=status):
+            if (
+                other.incident_id != incident.incident_id
+                and other.waf is not None
+                and other.waf.ip_set_arn == incident.waf.ip_set_arn
+                and other.waf.address == incident.waf.address
+            ):
+                return True
+    return False
+
+
+def restore_apply(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
     incident = store.get(incident_id)
     _require(incident, {Status.RESTORING}, "restore")
     rec = Recorder()
     report: list[str] = []
     try:
-        if incident.pre_state is not None:
-            report = ec2_domain.restore_instance(ec2_for(incident.resource.region), incident, rec)
+        options = incident.restore_options or RestoreOptions()
+        report = kinds.restore(gws, incident, settings, options, _waf_still_needed(store, incident), rec)
     finally:
 
         def apply(inc: Incident) -> None:
@@ -351,13 +373,12 @@ def restore_apply(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -
     return store.get(incident_id)
 
 
-def restore_verify(store: IncidentStore, ec2_for: Ec2Factory, incident_id: str) -> Incident:
+def restore_verify(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
     incident = store.get(incident_id)
     _require(incident, {Status.RESTORING}, "verify restore")
-    if incident.pre_state is not None:
-        mismatches = ec2_domain.verify_restored(ec2_for(incident.resource.region), incident)
-        if mismatches:
-            raise ec2_domain.RestoreMismatch("restore not verified: " + "; ".join(mismatches))
+    mismatches = kinds.verify_restored(gws, incident, settings, incident.restore_options or RestoreOptions())
+    if mismatches:
+        raise RestoreMismatch("restore not verified: " + "; ".join(mismatches))
 
     def apply(inc: Incident) -> None:
         _require(inc, {Status.RESTORING}, "verify restore")

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import contain
 from responder.handlers._runtime import (
-    EnvModel,
+    GATEWAYS,
+    ContainmentEnv,
     count,
-    ec2_gateway,
     incident_keys,
     load_env,
     logger,
@@ -22,13 +21,9 @@ from responder.handlers._runtime import (
 )
 from responder.models.incident import ActionStatus
 
-
-class ContainEnv(EnvModel):
-    incidents_table: str = Field(min_length=3)
-
-
-ENV = load_env(ContainEnv)
+ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+SETTINGS = ENV.settings()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -38,7 +33,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = str(event["incident_id"])
     trigger: Literal["auto", "approved", "timeout"] = event.get("trigger", "auto")
     incident_keys(incident_id)
-    incident = contain(STORE, ec2_gateway, incident_id, trigger)
+    incident = contain(STORE, GATEWAYS, incident_id, trigger, SETTINGS)
     applied = sum(1 for a in incident.actions if a.status is ActionStatus.APPLIED)
     count("ActionsApplied", applied)
     logger.info("contained", extra={"actions_applied": applied, "trigger": trigger})

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import plan
-from responder.handlers._runtime import (
-    EnvModel,
-    ec2_gateway,
-    incident_keys,
-    load_env,
-    logger,
-    metrics,
-    tracer,
-)
+from responder.handlers._runtime import GATEWAYS, ContainmentEnv, incident_keys, load_env, logger, metrics, tracer
 
-
-class PlanEnv(EnvModel):
-    incidents_table: str = Field(min_length=3)
-    isolation_mode: Literal["two_step", "direct"] = "two_step"
-
-
-ENV = load_env(PlanEnv)
+ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+SETTINGS = ENV.settings()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,6 +22,6 @@ STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = str(event["incident_id"])
     incident_keys(incident_id)
-    the_plan = plan(STORE, ec2_gateway, incident_id, ENV.isolation_mode)
+    the_plan = plan(STORE, GATEWAYS, incident_id, SETTINGS)
     logger.info("planned", extra={"actions": len(the_plan.actions)})
     return {"incident_id": incident_id, "plan": the_plan.model_dump(mode="json")}

@@ -5,29 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import restore_apply, restore_begin, restore_verify
 from responder.handlers._runtime import (
-    EnvModel,
+    GATEWAYS,
+    ContainmentEnv,
     count,
-    ec2_gateway,
     incident_keys,
     load_env,
     logger,
     metrics,
     tracer,
 )
+from responder.models.incident import RestoreOptions
 
-
-class RestoreEnv(EnvModel):
-    incidents_table: str = Field(min_length=3)
-
-
-ENV = load_env(RestoreEnv)
+ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+SETTINGS = ENV.settings()
 
 
 def _incident_id(event: dict[str, Any]) -> str:
@@ -43,7 +39,14 @@ def _incident_id(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 def begin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = _incident_id(event)
-    outcome = restore_begin(STORE, incident_id)
+    try:
+        options = RestoreOptions(
+            reactivate_keys=bool(event.get("reactivate_keys", False)),
+            lift_session_revocation=bool(event.get("lift_session_revocation", False)),
+        )
+    except ValueError as exc:
+        raise ValueError(f"invalid restore options: {exc}") from None
+    outcome = restore_begin(STORE, incident_id, options)
     logger.info("restore begins", extra={"outcome": outcome})
     return {"incident_id": incident_id, "outcome": outcome}
 
@@ -53,7 +56,7 @@ def begin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 def apply(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = _incident_id(event)
-    incident = restore_apply(STORE, ec2_gateway, incident_id)
+    incident = restore_apply(STORE, GATEWAYS, incident_id, SETTINGS)
     logger.info("restore applied", extra={"report": incident.restore_report})
     return {"incident_id": incident_id}
 
@@ -63,7 +66,7 @@ def apply(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics
 def verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = _incident_id(event)
-    incident = restore_verify(STORE, ec2_gateway, incident_id)
+    incident = restore_verify(STORE, GATEWAYS, incident_id, SETTINGS)
     count("IncidentsRestored")
     logger.info("restored", extra={"status": incident.status.value})
     return {"incident_id": incident_id, "status": incident.status.value}

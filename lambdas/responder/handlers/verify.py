@@ -6,15 +6,14 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import verify
 from responder.handlers._runtime import (
-    EnvModel,
+    GATEWAYS,
+    ContainmentEnv,
     count,
-    ec2_gateway,
     incident_keys,
     load_env,
     logger,
@@ -22,13 +21,9 @@ from responder.handlers._runtime import (
     tracer,
 )
 
-
-class VerifyEnv(EnvModel):
-    incidents_table: str = Field(min_length=3)
-
-
-ENV = load_env(VerifyEnv)
+ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
+SETTINGS = ENV.settings()
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -37,7 +32,7 @@ STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = str(event["incident_id"])
     incident_keys(incident_id)
-    incident = verify(STORE, ec2_gateway, incident_id)
+    incident = verify(STORE, GATEWAYS, incident_id, SETTINGS)
     assert incident.contained_at is not None
     seconds = (incident.contained_at - incident.created_at).total_seconds()
     count("TimeToContain", seconds, MetricUnit.Seconds)

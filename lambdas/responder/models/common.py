@@ -28,6 +28,7 @@ class ResourceType(StrEnum):
     IAM_ROLE = "iam_role"
     ACCESS_KEY = "access_key"
     S3_BUCKET = "s3_bucket"
+    IAM_ROOT = "iam_root"  # notify only: the root user cannot be contained by IAM policy
     OTHER = "other"  # a finding about a resource the responder does not contain (recorded as SKIPPED)
 
 

@@ -50,6 +50,8 @@ class FindingSummary(_Model):
     first_seen: datetime | None = None
     last_seen: datetime | None = None
     remote_ip: str | None = None
+    access_key_id: str | None = None
+    user_type: str | None = None
 
 
 class EniState(_Model):
@@ -80,7 +82,38 @@ class Ec2PreState(_Model):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
-PreState = Annotated[Ec2PreState, Field(discriminator="kind")]
+class AccessKeyState(_Model):
+    access_key_id: str
+    status: Literal["Active", "Inactive"]
+
+
+class IamUserPreState(_Model):
+    kind: Literal["iam_user"] = "iam_user"
+    user_name: str
+    keys: list[AccessKeyState]
+    attached_policies: list[str]
+    inline_policies: list[str]
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class IamRolePreState(_Model):
+    kind: Literal["iam_role"] = "iam_role"
+    role_name: str
+    attached_policies: list[str]
+    inline_policies: list[str]
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class S3PreState(_Model):
+    kind: Literal["s3_bucket"] = "s3_bucket"
+    bucket: str
+    policy: str | None  # the exact original document, or None where the bucket had no policy
+    public_access_block: dict[str, bool] | None
+    ownership_controls: list[dict[str, str]] | None
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+PreState = Annotated[Ec2PreState | IamUserPreState | IamRolePreState | S3PreState, Field(discriminator="kind")]
 
 
 class PlannedAction(_Model):
@@ -103,6 +136,7 @@ class Ec2Impact(_Model):
     instance_role: str | None = None
     volumes: list[str] = Field(default_factory=list)
     isolation_mode: Literal["two_step", "direct"]
+    notes: list[str] = Field(default_factory=list)
 
     def lines(self) -> list[str]:
         enis = ", ".join(f"{e.eni_id} ({', '.join(e.groups) or 'no groups'})" for e in self.enis) or "none"
@@ -118,16 +152,35 @@ class Ec2Impact(_Model):
             f"Load-balancer target groups: {tgs}",
             f"Instance role: {self.instance_role or 'none'}",
             f"EBS volumes (snapshotted as evidence): {', '.join(self.volumes) or 'none'}",
+            *self.notes,
         ]
 
 
-Impact = Annotated[Ec2Impact, Field(discriminator="kind")]
+class ResourceImpact(_Model):
+    kind: Literal["iam_user", "iam_role", "s3_bucket", "iam_root"]
+    details: list[str]
+    notes: list[str] = Field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [*self.details, *self.notes]
+
+
+Impact = Annotated[Ec2Impact | ResourceImpact, Field(discriminator="kind")]
+
+
+class WafChange(_Model):
+    """The address a containment adds to a WAF IP set, and whether it was already there (pre-state)."""
+
+    ip_set_arn: str
+    address: str
+    already_present: bool
 
 
 class Plan(_Model):
     actions: list[PlannedAction]
     impact: Impact
-    pre_state: PreState
+    pre_state: PreState | None  # None only for notify-only targets (the root user)
+    waf: WafChange | None = None
 
 
 class ActionStatus(StrEnum):
@@ -144,8 +197,11 @@ class AppliedAction(_Model):
     detail: dict[str, str] = Field(default_factory=dict)
 
 
+ArtifactKind = Literal["ebs_snapshot", "security_group", "waf_address"]
+
+
 class Artifact(_Model):
-    kind: Literal["ebs_snapshot", "security_group"]
+    kind: ArtifactKind
     id: str
     detail: dict[str, str] = Field(default_factory=dict)
 
@@ -160,6 +216,14 @@ class ApprovalRecord(_Model):
     source_ip: str | None = None
     user_agent: str | None = None
     via: Literal["link", "cli", "timeout"] | None = None
+
+
+class RestoreOptions(_Model):
+    """How far a restore goes. Compromised keys stay inactive unless asked (AWS's advice), and the
+    revocation of older sessions stays unless asked: it only blocks sessions issued before containment."""
+
+    reactivate_keys: bool = False
+    lift_session_revocation: bool = False
 
 
 class TimelineEntry(_Model):
@@ -180,6 +244,8 @@ class Incident(_Model):
     impact: Impact | None = None
     pre_state: PreState | None = None
     pre_state_at_plan: PreState | None = None
+    waf: WafChange | None = None
+    restore_options: RestoreOptions | None = None
     actions: list[AppliedAction] = Field(default_factory=list)
     artifacts: list[Artifact] = Field(default_factory=list)
     approval: ApprovalRecord | None = None

@@ -65,8 +65,45 @@ class Ec2Options(_Strict):
     termination_protection: bool = True
 
 
+class IamUserOptions(_Strict):
+    deactivate_keys: Literal["finding", "all", "none"] = Field(
+        default="finding", description="The key named in the finding (default), all of the user's keys, or none."
+    )
+    deny_all: bool = True
+    revoke_sessions: bool = True
+
+
+class IamRoleOptions(_Strict):
+    deny_all: bool = False
+    revoke_sessions: bool = True
+
+
+class S3Options(_Strict):
+    block_public_access: bool = True
+    deny_policy: bool = True
+    disable_acls: bool = True
+    break_glass_arns: list[str] = Field(default_factory=list)
+
+    @field_validator("break_glass_arns")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not arn.startswith("arn:"):
+                raise ValueError(f"{arn!r} is not an ARN")
+        return value
+
+
+WAF_IP_SET_ARN = (
+    r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:(regional|global)/ipset/[A-Za-z0-9_-]{1,128}/[a-f0-9-]{1,64}$"
+)
+
+
 class RuleActions(_Strict):
     ec2: Ec2Options = Field(default_factory=Ec2Options)
+    iam_user: IamUserOptions = Field(default_factory=IamUserOptions)
+    iam_role: IamRoleOptions = Field(default_factory=IamRoleOptions)
+    s3: S3Options = Field(default_factory=S3Options)
+    waf_ip_set_arn: str | None = Field(default=None, pattern=WAF_IP_SET_ARN)
 
 
 class Rule(_Strict):

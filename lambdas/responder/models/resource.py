@@ -37,6 +37,8 @@ class ResourceRef(BaseModel):
             return f"arn:{p}:iam::{self.account}:user/{self.id}"
         if self.type is ResourceType.IAM_ROLE:
             return f"arn:{p}:iam::{self.account}:role/{self.id}"
+        if self.type is ResourceType.IAM_ROOT:
+            return f"arn:{p}:iam::{self.account}:root"
         if self.type is ResourceType.ACCESS_KEY:
             return f"arn:{p}:iam::{self.account}:access-key/{self.id}"
         if self.type is ResourceType.S3_BUCKET:

@@ -1,0 +1,106 @@
+"""IAM calls for user and role containment."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from responder.adapters.aws import error_code
+
+Principal = Literal["user", "role"]
+
+
+class PrincipalNotFound(LookupError):
+    pass
+
+
+class PolicyLimitExceeded(RuntimeError):
+    """The principal already has as many managed policies attached as IAM allows."""
+
+
+class IamGateway:
+    def __init__(self, iam: Any) -> None:
+        self.iam = iam
+
+    def _call(self, name: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.iam, name)(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                target = kwargs.get("UserName") or kwargs.get("RoleName")
+                raise PrincipalNotFound(f"{target} not found: {exc.response['Error'].get('Message', '')}") from exc
+            raise
+
+    def tags(self, kind: Principal, name: str) -> dict[str, str] | None:
+        try:
+            if kind == "user":
+                tags = self._call("list_user_tags", UserName=name)["Tags"]
+            else:
+                tags = self._call("list_role_tags", RoleName=name)["Tags"]
+        except PrincipalNotFound:
+            return None
+        return {t["Key"]: t.get("Value", "") for t in tags}
+
+    def role_arn(self, name: str) -> str:
+        return str(self._call("get_role", RoleName=name)["Role"]["Arn"])
+
+    def access_keys(self, user: str) -> list[tuple[str, str]]:
+        keys = self._call("list_access_keys", UserName=user)["AccessKeyMetadata"]
+        return sorted((k["AccessKeyId"], k["Status"]) for k in keys)
+
+    def set_key_status(self, user: str, key_id: str, status: Literal["Active", "Inactive"]) -> None:
+        self._call("update_access_key", UserName=user, AccessKeyId=key_id, Status=status)
+
+    def attached(self, kind: Principal, name: str) -> list[str]:
+        op = "list_attached_user_policies" if kind == "user" else "list_attached_role_policies"
+        key = {"UserName" if kind == "user" else "RoleName": name}
+        arns: list[str] = []
+        marker: dict[str, str] = {}
+        while True:
+            resp = self._call(op, **key, **marker)
+            arns += [p["PolicyArn"] for p in resp["AttachedPolicies"]]
+            if not resp.get("IsTruncated"):
+                return sorted(arns)
+            marker = {"Marker": resp["Marker"]}
+
+    def inline(self, kind: Principal, name: str) -> list[str]:
+        op = "list_user_policies" if kind == "user" else "list_role_policies"
+        key = {"UserName" if kind == "user" else "RoleName": name}
+        names: list[str] = []
+        marker: dict[str, str] = {}
+        while True:
+            resp = self._call(op, **key, **marker)
+            names += resp["PolicyNames"]
+            if not resp.get("IsTruncated"):
+                return sorted(names)
+            marker = {"Marker": resp["Marker"]}
+
+    def attach(self, kind: Principal, name: str, policy_arn: str) -> None:
+        try:
+            if kind == "user":
+                self._call("attach_user_policy", UserName=name, PolicyArn=policy_arn)
+            else:
+                self._call("attach_role_policy", RoleName=name, PolicyArn=policy_arn)
+        except ClientError as exc:
+            if error_code(exc) == "LimitExceeded":
+                raise PolicyLimitExceeded(str(exc)) from exc
+            raise
+
+    def detach(self, kind: Principal, name: str, policy_arn: str) -> None:
+        if kind == "user":
+            self._call("detach_user_policy", UserName=name, PolicyArn=policy_arn)
+        else:
+            self._call("detach_role_policy", RoleName=name, PolicyArn=policy_arn)
+
+    def put_inline(self, kind: Principal, name: str, policy_name: str, document: str) -> None:
+        if kind == "user":
+            self._call("put_user_policy", UserName=name, PolicyName=policy_name, PolicyDocument=document)
+        else:
+            self._call("put_role_policy", RoleName=name, PolicyName=policy_name, PolicyDocument=document)
+
+    def delete_inline(self, kind: Principal, name: str, policy_name: str) -> None:
+        if kind == "user":
+            self._call("delete_user_policy", UserName=name, PolicyName=policy_name)
+        else:
+            self._call("delete_role_policy", RoleName=name, PolicyName=policy_name)

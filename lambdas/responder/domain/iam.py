@@ -1,0 +1,333 @@
+"""IAM containment: users (deny-all, key deactivation, older-session revocation) and roles.
+
+The responder's deny-all managed policy is attached; where a user already has as many managed policies
+as IAM allows (LimitExceeded), an inline deny-all is put instead. Older sessions are revoked with an
+inline deny on `aws:TokenIssueTime` before the containment time. Keys are deactivated, never deleted.
+
+Restore detaches or removes exactly what was added. Keys are reactivated only when asked (AWS's advice
+on compromised keys is to leave them inactive), and the session revocation stays unless asked: it only
+ever blocks sessions issued before containment.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from responder.adapters.iam import IamGateway, PolicyLimitExceeded, Principal
+from responder.domain.recorder import Recorder
+from responder.models.incident import (
+    AccessKeyState,
+    IamRolePreState,
+    IamUserPreState,
+    Incident,
+    Plan,
+    PlannedAction,
+    ResourceImpact,
+    RestoreOptions,
+)
+from responder.models.preferences import IamRoleOptions, IamUserOptions
+
+DENY_ALL_INLINE = "responder-deny-all"
+REVOKE_SESSIONS = "responder-revoke-older-sessions"
+
+
+def deny_all_document() -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": "ResponderDenyAll", "Effect": "Deny", "Action": "*", "Resource": "*"}],
+        }
+    )
+
+
+def revoke_document(before: datetime) -> str:
+    stamp = before.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "ResponderRevokeOlderSessions",
+                    "Effect": "Deny",
+                    "Action": "*",
+                    "Resource": "*",
+                    "Condition": {"DateLessThan": {"aws:TokenIssueTime": stamp}},
+                }
+            ],
+        }
+    )
+
+
+# -- users ----------------------------------------------------------------------------------------
+def capture_user(gw: IamGateway, user: str) -> IamUserPreState:
+    return IamUserPreState(
+        user_name=user,
+        keys=[AccessKeyState(access_key_id=k, status=s) for k, s in gw.access_keys(user)],
+        attached_policies=gw.attached("user", user),
+        inline_policies=gw.inline("user", user),
+        tags=gw.tags("user", user) or {},
+    )
+
+
+def keys_to_deactivate(pre: IamUserPreState, finding_keys: set[str], options: IamUserOptions) -> list[str]:
+    if options.deactivate_keys == "none":
+        return []
+    if options.deactivate_keys == "all":
+        return [k.access_key_id for k in pre.keys]
+    return [k.access_key_id for k in pre.keys if k.access_key_id in finding_keys]
+
+
+def plan_user(gw: IamGateway, user: str, finding_keys: set[str], options: IamUserOptions, deny_all_arn: str) -> Plan:
+    pre = capture_user(gw, user)
+    actions: list[PlannedAction] = []
+    if options.deny_all:
+        actions.append(
+            PlannedAction(
+                action="attach_deny_all",
+                target=user,
+                description=f"Attach the responder's deny-all policy to user {user} (inline deny-all if 10 policies are attached)",
+            )
+        )
+    for key in keys_to_deactivate(pre, finding_keys, options):
+        actions.append(
+            PlannedAction(
+                action="deactivate_key", target=key, description=f"Deactivate access key {key} (never deleted)"
+            )
+        )
+    unknown = sorted(finding_keys - {k.access_key_id for k in pre.keys})
+    if options.revoke_sessions:
+        actions.append(
+            PlannedAction(
+                action="revoke_sessions",
+                target=user,
+                description=f"Revoke {user}'s temporary credentials issued before containment (inline deny on aws:TokenIssueTime)",
+            )
+        )
+    details = [
+        f"IAM user: {user}",
+        f"Access keys: {', '.join(f'{k.access_key_id} ({k.status})' for k in pre.keys) or 'none'}",
+        f"Managed policies attached: {len(pre.attached_policies)}; inline policies: {', '.join(pre.inline_policies) or 'none'}",
+        "Everything this user's credentials do will be denied until restore.",
+    ]
+    if unknown:
+        details.append(f"Key(s) named in the finding but not on the user (already deleted?): {', '.join(unknown)}")
+    return Plan(actions=actions, impact=ResourceImpact(kind="iam_user", details=details), pre_state=pre)
+
+
+def _deny_all(gw: IamGateway, kind: Principal, name: str, deny_all_arn: str, rec: Recorder) -> None:
+    if deny_all_arn in gw.attached(kind, name) or DENY_ALL_INLINE in gw.inline(kind, name):
+        rec.skipped("attach_deny_all", name)
+        return
+    try:
+        gw.attach(kind, name, deny_all_arn)
+        rec.applied("attach_deny_all", name, policy=deny_all_arn)
+    except PolicyLimitExceeded:
+        gw.put_inline(kind, name, DENY_ALL_INLINE, deny_all_document())
+        rec.applied("put_inline_deny_all", name, policy=DENY_ALL_INLINE, reason="managed policy limit reached")
+
+
+def _revoke(gw: IamGateway, kind: Principal, name: str, rec: Recorder) -> None:
+    if REVOKE_SESSIONS in gw.inline(kind, name):
+        rec.skipped("revoke_sessions", name)
+        return
+    now = datetime.now(UTC)
+    gw.put_inline(kind, name, REVOKE_SESSIONS, revoke_document(now))
+    rec.applied("revoke_sessions", name, issued_before=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+
+
+def contain_user(
+    gw: IamGateway,
+    incident: Incident,
+    finding_keys: set[str],
+    options: IamUserOptions,
+    deny_all_arn: str,
+    rec: Recorder,
+) -> None:
+    pre = incident.pre_state
+    assert isinstance(pre, IamUserPreState)
+    user = pre.user_name
+    if options.deny_all:
+        _deny_all(gw, "user", user, deny_all_arn, rec)
+    current = dict(gw.access_keys(user))
+    for key in keys_to_deactivate(pre, finding_keys, options):
+        if current.get(key) == "Active":
+            gw.set_key_status(user, key, "Inactive")
+            rec.applied("deactivate_key", key, user=user)
+        else:
+            rec.skipped("deactivate_key", key, status=current.get(key, "missing"))
+    if options.revoke_sessions:
+        _revoke(gw, "user", user, rec)
+
+
+def verify_user(
+    gw: IamGateway, incident: Incident, finding_keys: set[str], options: IamUserOptions, deny_all_arn: str
+) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, IamUserPreState)
+    problems: list[str] = []
+    user = pre.user_name
+    inline = gw.inline("user", user)
+    if options.deny_all and deny_all_arn not in gw.attached("user", user) and DENY_ALL_INLINE not in inline:
+        problems.append(f"user {user} has no deny-all policy")
+    current = dict(gw.access_keys(user))
+    for key in keys_to_deactivate(pre, finding_keys, options):
+        if current.get(key, "Inactive") != "Inactive":
+            problems.append(f"access key {key} is still {current[key]}")
+    if options.revoke_sessions and REVOKE_SESSIONS not in inline:
+        problems.append(f"user {user} has no session revocation policy")
+    return problems
+
+
+def _restore_policies(
+    gw: IamGateway, kind: Principal, name: str, pre_attached: list[str], pre_inline: list[str],
+    deny_all_arn: str, options: RestoreOptions, rec: Recorder, report: list[str],
+) -> None:  # fmt: skip
+    if deny_all_arn in gw.attached(kind, name) and deny_all_arn not in pre_attached:
+        gw.detach(kind, name, deny_all_arn)
+        rec.applied("detach_deny_all", name)
+    inline = gw.inline(kind, name)
+    if DENY_ALL_INLINE in inline and DENY_ALL_INLINE not in pre_inline:
+        gw.delete_inline(kind, name, DENY_ALL_INLINE)
+        rec.applied("delete_inline_deny_all", name)
+    if REVOKE_SESSIONS in inline and REVOKE_SESSIONS not in pre_inline:
+        if options.lift_session_revocation:
+            gw.delete_inline(kind, name, REVOKE_SESSIONS)
+            rec.applied("lift_session_revocation", name)
+        else:
+            report.append(
+                f"{kind} {name}: session revocation kept (it only denies sessions issued before containment); "
+                "restore with lift_session_revocation to remove it"
+            )
+
+
+def restore_user(
+    gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions, rec: Recorder
+) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, IamUserPreState)
+    report: list[str] = []
+    user = pre.user_name
+    current = dict(gw.access_keys(user))
+    kept: list[str] = []
+    for key in reversed(pre.keys):
+        if key.status == "Active" and current.get(key.access_key_id) == "Inactive":
+            if options.reactivate_keys:
+                gw.set_key_status(user, key.access_key_id, "Active")
+                rec.applied("reactivate_key", key.access_key_id, user=user)
+            else:
+                kept.append(key.access_key_id)
+    if kept:
+        report.append(
+            f"access key(s) {', '.join(kept)} stay inactive, as AWS advises for compromised keys; "
+            "restore with reactivate_keys to reactivate them"
+        )
+    _restore_policies(gw, "user", user, pre.attached_policies, pre.inline_policies, deny_all_arn, options, rec, report)
+    return report
+
+
+def _verify_policies(
+    gw: IamGateway, kind: Principal, name: str, pre_attached: list[str], pre_inline: list[str], options: RestoreOptions
+) -> list[str]:
+    mismatches: list[str] = []
+    attached = gw.attached(kind, name)
+    if sorted(attached) != sorted(pre_attached):
+        mismatches.append(f"attached_policies: expected {sorted(pre_attached)}, found {sorted(attached)}")
+    inline = gw.inline(kind, name)
+    expected = set(pre_inline)
+    if not options.lift_session_revocation and REVOKE_SESSIONS in inline:
+        expected.add(REVOKE_SESSIONS)  # kept on purpose, and reported
+    if set(inline) != expected:
+        mismatches.append(f"inline_policies: expected {sorted(expected)}, found {sorted(inline)}")
+    return mismatches
+
+
+def verify_user_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, IamUserPreState)
+    mismatches = _verify_policies(gw, "user", pre.user_name, pre.attached_policies, pre.inline_policies, options)
+    current = dict(gw.access_keys(pre.user_name))
+    for key in pre.keys:
+        now = current.get(key.access_key_id)
+        if now is None:
+            mismatches.append(f"keys[{key.access_key_id}]: no longer exists")
+        elif now != key.status and not (key.status == "Active" and now == "Inactive" and not options.reactivate_keys):
+            mismatches.append(f"keys[{key.access_key_id}].status: expected {key.status}, found {now}")
+    return mismatches
+
+
+# -- roles ----------------------------------------------------------------------------------------
+def capture_role(gw: IamGateway, role: str) -> IamRolePreState:
+    return IamRolePreState(
+        role_name=role,
+        attached_policies=gw.attached("role", role),
+        inline_policies=gw.inline("role", role),
+        tags=gw.tags("role", role) or {},
+    )
+
+
+def plan_role(gw: IamGateway, role: str, options: IamRoleOptions) -> Plan:
+    pre = capture_role(gw, role)
+    actions: list[PlannedAction] = []
+    if options.revoke_sessions:
+        actions.append(
+            PlannedAction(
+                action="revoke_sessions",
+                target=role,
+                description=f"Revoke every session of role {role} issued before containment (inline deny on aws:TokenIssueTime)",
+            )
+        )
+    if options.deny_all:
+        actions.append(
+            PlannedAction(
+                action="attach_deny_all",
+                target=role,
+                description=f"Attach the responder's deny-all policy to role {role}",
+            )
+        )
+    details = [
+        f"IAM role: {role}",
+        f"Managed policies attached: {len(pre.attached_policies)}; inline policies: {', '.join(pre.inline_policies) or 'none'}",
+        "Sessions issued before containment lose all access; new sessions keep working"
+        + (" but are denied everything." if options.deny_all else "."),
+    ]
+    return Plan(actions=actions, impact=ResourceImpact(kind="iam_role", details=details), pre_state=pre)
+
+
+def contain_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, deny_all_arn: str, rec: Recorder) -> None:
+    pre = incident.pre_state
+    assert isinstance(pre, IamRolePreState)
+    if options.revoke_sessions:
+        _revoke(gw, "role", pre.role_name, rec)
+    if options.deny_all:
+        _deny_all(gw, "role", pre.role_name, deny_all_arn, rec)
+
+
+def verify_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, deny_all_arn: str) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, IamRolePreState)
+    problems: list[str] = []
+    inline = gw.inline("role", pre.role_name)
+    if options.revoke_sessions and REVOKE_SESSIONS not in inline:
+        problems.append(f"role {pre.role_name} has no session revocation policy")
+    if options.deny_all and deny_all_arn not in gw.attached("role", pre.role_name) and DENY_ALL_INLINE not in inline:
+        problems.append(f"role {pre.role_name} has no deny-all policy")
+    return problems
+
+
+def restore_role(
+    gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions, rec: Recorder
+) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, IamRolePreState)
+    report: list[str] = []
+    _restore_policies(
+        gw, "role", pre.role_name, pre.attached_policies, pre.inline_policies, deny_all_arn, options, rec, report
+    )
+    return report
+
+
+def verify_role_restored(gw: IamGateway, incident: Incident, options: RestoreOptions) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, IamRolePreState)
+    return _verify_policies(gw, "role", pre.role_name, pre.attached_policies, pre.inline_policies, options)
