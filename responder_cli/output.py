@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from responder.models.incident import Incident
+from responder.models.incident import Ec2PreState, IamRolePreState, IamUserPreState, Incident, S3PreState
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -86,12 +86,7 @@ def show_incident(incident: Incident) -> str:
         ),
     ]
     if incident.pre_state is not None:
-        out += ["", "Pre-state"]
-        pre = incident.pre_state
-        out += [f"  {e.eni_id}: {', '.join(e.groups) or '(no groups)'}" for e in pre.enis]
-        out.append(f"  termination protection: {pre.disable_api_termination}, stop protection: {pre.disable_api_stop}")
-        if pre.asg:
-            out.append(f"  auto scaling: {pre.asg.name} {pre.asg.lifecycle_state} (desired {pre.asg.desired_capacity})")
+        out += ["", "Pre-state", *pre_state_lines(incident)]
     if incident.actions:
         out += [
             "",
@@ -109,6 +104,38 @@ def show_incident(incident: Incident) -> str:
         out += ["", "Restore notes"] + [f"  {line}" for line in incident.restore_report]
     out += ["", "Timeline"] + [f"  {t.at:%Y-%m-%d %H:%M:%S} {t.event} {t.detail}".rstrip() for t in incident.timeline]
     return "\n".join(out)
+
+
+def pre_state_lines(incident: Incident) -> list[str]:
+    pre = incident.pre_state
+    if isinstance(pre, Ec2PreState):
+        lines = [f"  {e.eni_id}: {', '.join(e.groups) or '(no groups)'}" for e in pre.enis]
+        lines.append(
+            f"  termination protection: {pre.disable_api_termination}, stop protection: {pre.disable_api_stop}"
+        )
+        if pre.asg:
+            lines.append(
+                f"  auto scaling: {pre.asg.name} {pre.asg.lifecycle_state} (desired {pre.asg.desired_capacity})"
+            )
+        return lines
+    if isinstance(pre, IamUserPreState):
+        return [
+            f"  keys: {', '.join(f'{k.access_key_id} {k.status}' for k in pre.keys) or 'none'}",
+            f"  attached policies: {', '.join(pre.attached_policies) or 'none'}",
+            f"  inline policies: {', '.join(pre.inline_policies) or 'none'}",
+        ]
+    if isinstance(pre, IamRolePreState):
+        return [
+            f"  attached policies: {', '.join(pre.attached_policies) or 'none'}",
+            f"  inline policies: {', '.join(pre.inline_policies) or 'none'}",
+        ]
+    if isinstance(pre, S3PreState):
+        return [
+            f"  bucket policy: {pre.policy or 'none'}",
+            f"  block public access: {pre.public_access_block or 'not configured'}",
+            f"  ownership controls: {pre.ownership_controls or 'not configured'}",
+        ]
+    return []
 
 
 def dump(value: Any) -> str:

@@ -24,12 +24,20 @@ os.environ.pop("AWS_ENDPOINT_URL", None)
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, settings
 from moto import mock_aws
 
 from responder.adapters.aws import reset_clients
 from responder_cli.sandbox import moto_fidelity
 
 moto_fidelity.apply()
+
+# Property tests: each example builds its own moto world, so examples are costly. CI runs the default
+# profile; HYPOTHESIS_PROFILE=nightly runs many more.
+_common = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+settings.register_profile("default", max_examples=25, **_common)
+settings.register_profile("nightly", max_examples=500, **_common)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 @pytest.fixture

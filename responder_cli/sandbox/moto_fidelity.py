@@ -22,6 +22,7 @@ def apply() -> None:
     _primary_eni_groups_are_the_instance_groups()
     _cloudformation_gap_fillers()
     _cloudformation_state_machines_are_executable()
+    _iam_managed_policy_quota()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -269,3 +270,27 @@ def _json_dumps(value: Any) -> str:
     import json
 
     return json.dumps(value, default=str)
+
+
+MANAGED_POLICIES_PER_PRINCIPAL = 10
+
+
+def _iam_managed_policy_quota() -> None:
+    """IAM allows 10 managed policies per user or role by default and answers LimitExceeded past that;
+    moto attaches without limit."""
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import ManagedPolicy
+
+    original = ManagedPolicy.attach_to
+
+    def attach_to(self: Any, obj: Any) -> None:
+        kind = type(obj).__name__
+        if (
+            kind in ("User", "Role")
+            and self.arn not in obj.managed_policies
+            and len(obj.managed_policies) >= MANAGED_POLICIES_PER_PRINCIPAL
+        ):
+            raise LimitExceededException(f"Cannot exceed quota for PoliciesPer{kind}: {MANAGED_POLICIES_PER_PRINCIPAL}")
+        original(self, obj)
+
+    ManagedPolicy.attach_to = attach_to  # type: ignore[method-assign]
