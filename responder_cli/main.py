@@ -122,11 +122,8 @@ def cmd_findings_send(ctx: Ctx) -> None:
 
 def cmd_findings_sample(ctx: Ctx) -> None:
     try:
-        event = samples.ec2_finding(
-            ctx.args.type,
-            instance_id=ctx.args.resource or "i-0123456789abcdef0",
-            account=ctx.args.account,
-            region=ctx.session.region_name or "us-east-1",
+        event = samples.sample(
+            ctx.args.type, ctx.args.resource, account=ctx.args.account, region=ctx.session.region_name or "us-east-1"
         )
     except ValueError as exc:
         raise CliError(str(exc)) from None
@@ -308,8 +305,8 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--direct", action="store_true", help="start the containment workflow with the event instead")
     send.set_defaults(func=cmd_findings_send)
     sample = findings.add_parser("sample", help="print a realistic event for a finding type", parents=[common])
-    sample.add_argument("type", help=f"one of: {', '.join(sorted(samples.SUPPORTED))}")
-    sample.add_argument("--resource", help="the instance id")
+    sample.add_argument("type", help=f"one of: {', '.join(samples.sample_types())}")
+    sample.add_argument("--resource", help="the instance id, user, role or bucket the finding is about")
     sample.add_argument("--account", default="123456789012")
     sample.set_defaults(func=cmd_findings_sample)
 

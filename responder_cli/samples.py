@@ -34,6 +34,170 @@ SUPPORTED = {
 }
 
 
+IAM_TYPES = {
+    "UnauthorizedAccess:IAMUser/MaliciousIPCaller.Custom": (
+        "IAMUser",
+        5.0,
+        "An API was invoked from a custom threat-list IP address.",
+    ),
+    "CredentialAccess:IAMUser/AnomalousBehavior": (
+        "IAMUser",
+        8.0,
+        "An API commonly used to access credentials was invoked in an unusual way.",
+    ),
+    "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS": (
+        "AssumedRole",
+        8.0,
+        "Credentials created exclusively for an EC2 instance through an instance launch role are being used from an external IP address.",
+    ),
+    "Policy:IAMUser/RootCredentialUsage": ("Root", 2.0, "API was invoked using root credentials."),
+}
+S3_TYPES = {
+    "Policy:S3/BucketBlockPublicAccessDisabled": (2.0, "Amazon S3 Block Public Access was disabled for an S3 bucket."),
+    "Exfiltration:S3/AnomalousBehavior": (8.0, "An IAM entity invoked an S3 API in a suspicious way."),
+    "UnauthorizedAccess:S3/MaliciousIPCaller.Custom": (
+        8.0,
+        "An S3 API was invoked from an IP address on a custom threat list.",
+    ),
+}
+
+
+def sample_types() -> list[str]:
+    return sorted([*SUPPORTED, *IAM_TYPES, *S3_TYPES])
+
+
+def sample(
+    finding_type: str, resource: str | None = None, account: str = "123456789012", region: str = "us-east-1"
+) -> dict[str, Any]:
+    """A realistic event for any supported finding type; `resource` is the instance, user, role or bucket."""
+    if finding_type in SUPPORTED:
+        return ec2_finding(finding_type, instance_id=resource or "i-0123456789abcdef0", account=account, region=region)
+    if finding_type in IAM_TYPES:
+        user_type, severity, description = IAM_TYPES[finding_type]
+        return access_key_finding(
+            finding_type, user=resource or "alice", user_type=user_type, account=account, region=region, severity=severity,
+            description=description,
+        )  # fmt: skip
+    if finding_type in S3_TYPES:
+        severity, description = S3_TYPES[finding_type]
+        return s3_finding(
+            finding_type,
+            bucket=resource or "example-bucket",
+            account=account,
+            region=region,
+            severity=severity,
+            description=description,
+        )
+    raise ValueError(f"no sample for {finding_type}; choose one of: {', '.join(sample_types())}")
+
+
+def _envelope(detail: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "GuardDuty Finding",
+        "source": "aws.guardduty",
+        "account": account,
+        "time": detail["updatedAt"],
+        "region": region,
+        "resources": [],
+        "detail": detail,
+    }
+
+
+def _detail(finding_type: str, account: str, region: str, severity: float, description: str, resource: dict[str, Any],
+            action: dict[str, Any], finding_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+    fid = finding_id or uuid.uuid4().hex
+    now = _now()
+    return {
+        "schemaVersion": "2.0",
+        "accountId": account,
+        "region": region,
+        "partition": "aws",
+        "id": fid,
+        "arn": f"arn:aws:guardduty:{region}:{account}:detector/12abc34d567e8fa901bc2d34e56789f0/finding/{fid}",
+        "type": finding_type,
+        "resource": resource,
+        "service": {
+            "serviceName": "guardduty",
+            "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
+            "action": action,
+            "resourceRole": "TARGET",
+            "additionalInfo": {},
+            "eventFirstSeen": now,
+            "eventLastSeen": now,
+            "archived": False,
+            "count": 1,
+        },
+        "severity": severity,
+        "createdAt": now,
+        "updatedAt": now,
+        "title": description,
+        "description": description,
+    }
+
+
+def _api_call(remote_ip: str, api: str, service: str) -> dict[str, Any]:
+    return {
+        "actionType": "AWS_API_CALL",
+        "awsApiCallAction": {
+            "api": api,
+            "serviceName": service,
+            "callerType": "Remote IP",
+            "remoteIpDetails": {"ipAddressV4": remote_ip, "organization": {"asn": "64496", "asnOrg": "EXAMPLE-NET"}},
+        },
+    }
+
+
+def access_key_finding(
+    finding_type: str, *, user: str, user_type: str = "IAMUser", access_key_id: str = "AKIAIOSFODNN7EXAMPLE",
+    account: str = "123456789012", region: str = "us-east-1", severity: float = 5.0, description: str = "",
+    remote_ip: str = "198.51.100.23", finding_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    if user_type == "AssumedRole" and access_key_id.startswith("AKIA"):
+        access_key_id = "ASIA" + access_key_id[4:]
+    principal = {"IAMUser": "AIDA", "AssumedRole": "AROA", "Root": ""}.get(user_type, "AIDA") + "EXAMPLEID"
+    resource = {
+        "resourceType": "AccessKey",
+        "accessKeyDetails": {
+            "accessKeyId": access_key_id,
+            "principalId": principal + (f":{user}-session" if user_type == "AssumedRole" else ""),
+            "userName": "Root" if user_type == "Root" else user,
+            "userType": user_type,
+        },
+    }
+    detail = _detail(finding_type, account, region, severity, description or finding_type, resource,
+                     _api_call(remote_ip, "GetSecretValue", "secretsmanager.amazonaws.com"), finding_id)  # fmt: skip
+    return _envelope(detail, account, region)
+
+
+def s3_finding(
+    finding_type: str, *, bucket: str, account: str = "123456789012", region: str = "us-east-1", severity: float = 8.0,
+    description: str = "", remote_ip: str = "198.51.100.23", finding_id: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    resource = {
+        "resourceType": "S3Bucket",
+        "accessKeyDetails": {
+            "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+            "principalId": "AIDAEXAMPLEID",
+            "userName": "intruder",
+            "userType": "IAMUser",
+        },
+        "s3BucketDetails": [
+            {
+                "arn": f"arn:aws:s3:::{bucket}",
+                "name": bucket,
+                "type": "Destination",
+                "owner": {"id": "0123456789abcdef"},
+                "publicAccess": {"effectivePermission": "NOT_PUBLIC"},
+            }
+        ],
+    }
+    detail = _detail(finding_type, account, region, severity, description or finding_type, resource,
+                     _api_call(remote_ip, "GetObject", "s3.amazonaws.com"), finding_id)  # fmt: skip
+    return _envelope(detail, account, region)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 

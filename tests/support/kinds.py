@@ -28,17 +28,25 @@ def create_deny_all_policy(iam) -> str:
 
 def decision(**actions) -> Decision:
     return Decision(
-        mode=Mode.AUTO, on_timeout=OnTimeout.EXPIRE, rule_id="test", reason="test", actions=RuleActions.model_validate(actions)
+        mode=Mode.AUTO,
+        on_timeout=OnTimeout.EXPIRE,
+        rule_id="test",
+        reason="test",
+        actions=RuleActions.model_validate(actions),
     )
 
 
-def incident(kind: ResourceType, ident: str, *, access_key: str | None = None, remote_ip: str | None = None) -> Incident:
+def incident(
+    kind: ResourceType, ident: str, *, access_key: str | None = None, remote_ip: str | None = None
+) -> Incident:
     return Incident(
         incident_id=f"inc-test-{ident[:20]}",
         status=Status.NEW,
         resource=ResourceRef(type=kind, id=ident, account=ACCOUNT, region=REGION),
         findings={
-            "f1": FindingSummary(id="f1", type="Test:IAMUser/Test", severity=8.0, access_key_id=access_key, remote_ip=remote_ip)
+            "f1": FindingSummary(
+                id="f1", type="Test:IAMUser/Test", severity=8.0, access_key_id=access_key, remote_ip=remote_ip
+            )
         },
     )
 

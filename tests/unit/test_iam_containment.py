@@ -17,7 +17,9 @@ from responder.models.incident import RestoreOptions
 from tests.support import kinds as k
 
 FULL = RestoreOptions(reactivate_keys=True, lift_session_revocation=True)
-ALLOW = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]})
+ALLOW = json.dumps(
+    {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+)
 
 
 def _user(iam, name: str, keys: list[str], attached: int = 0, inline: int = 0) -> list[str]:
@@ -57,7 +59,9 @@ def test_user_contained_then_restored_with_keys_left_inactive_by_default(aws):
     assert any(compromised in line and "stay inactive" in line for line in report)
     assert any("session revocation kept" in line for line in report)
     assert k.verify_restored(inc) == []
-    assert [p["PolicyArn"] for p in iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]] == before.attached_policies
+    assert [
+        p["PolicyArn"] for p in iam.list_attached_user_policies(UserName="alice")["AttachedPolicies"]
+    ] == before.attached_policies
     # Asked for, a full restore puts back every attribute exactly.
     k.restore(inc, FULL)
     assert k.verify_restored(inc, FULL) == []
@@ -109,7 +113,9 @@ def test_failure_at_each_step_then_restore_undoes_what_was_applied(aws, monkeypa
     iam = client("iam")
     k.create_deny_all_policy(iam)
     keys = _user(iam, "erin", ["Active", "Inactive"], attached=2, inline=1)
-    inc = k.plan_and_record(k.incident(ResourceType.IAM_USER, "erin", access_key=keys[0]), k.decision(iam_user={"deactivate_keys": "all"}))
+    inc = k.plan_and_record(
+        k.incident(ResourceType.IAM_USER, "erin", access_key=keys[0]), k.decision(iam_user={"deactivate_keys": "all"})
+    )
     before = inc.pre_state
 
     def boom(*args, **kwargs):
@@ -128,7 +134,9 @@ def test_failure_at_each_step_then_restore_undoes_what_was_applied(aws, monkeypa
 def test_role_sessions_revoked_and_deny_all_when_asked(aws):
     iam = client("iam")
     deny = k.create_deny_all_policy(iam)
-    iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    iam.create_role(
+        RoleName="app-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )
     iam.put_role_policy(RoleName="app-role", PolicyName="app", PolicyDocument=ALLOW)
     inc = k.plan_and_record(k.incident(ResourceType.IAM_ROLE, "app-role"), k.decision(iam_role={"deny_all": True}))
     before = inc.pre_state

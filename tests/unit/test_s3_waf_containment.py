@@ -60,14 +60,18 @@ def test_bucket_contained_keeping_its_statements_then_restored_exactly(aws):
     exempt = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
     assert "arn:aws:iam::123456789012:role/breakglass" in exempt
     assert "arn:aws:iam::123456789012:role/ContainmentResponder-*" in exempt
-    assert s3.get_public_access_block(Bucket="data-lake")["PublicAccessBlockConfiguration"] == dict.fromkeys(PAB_KEYS, True)
+    assert s3.get_public_access_block(Bucket="data-lake")["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        PAB_KEYS, True
+    )
     assert s3.get_bucket_ownership_controls(Bucket="data-lake")["OwnershipControls"]["Rules"] == dom.ACLS_OFF
     assert k.verify(inc) == []
 
     k.restore(inc)
 
     assert s3.get_bucket_policy(Bucket="data-lake")["Policy"] == original
-    assert s3.get_public_access_block(Bucket="data-lake")["PublicAccessBlockConfiguration"] == dict.fromkeys(PAB_KEYS, False)
+    assert s3.get_public_access_block(Bucket="data-lake")["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        PAB_KEYS, False
+    )
     with pytest.raises(ClientError, match="OwnershipControlsNotFound"):
         s3.get_bucket_ownership_controls(Bucket="data-lake")
     assert k.verify_restored(inc) == []
@@ -91,10 +95,16 @@ def test_policy_over_twenty_kilobytes_is_refused_before_anything_changes(aws):
     statements = []
     while True:  # as many statements as fit, leaving less room than the containment statement needs
         candidate = [*statements, _statement(len(statements), "big-policy")]
-        if len(json.dumps({"Version": "2012-10-17", "Statement": candidate}, separators=(",", ":"))) > dom.MAX_POLICY_BYTES - 100:
+        if (
+            len(json.dumps({"Version": "2012-10-17", "Statement": candidate}, separators=(",", ":")))
+            > dom.MAX_POLICY_BYTES - 100
+        ):
             break
         statements = candidate
-    s3.put_bucket_policy(Bucket="big-policy", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")))
+    s3.put_bucket_policy(
+        Bucket="big-policy",
+        Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")),
+    )
     before = dom.capture(S3Gateway(s3), "big-policy")
     assert len(before.policy.encode()) <= dom.MAX_POLICY_BYTES
     with pytest.raises(dom.PolicyTooLarge, match="nothing was changed"):
@@ -157,7 +167,9 @@ def test_property_restore_of_contain_is_identity_for_buckets(statements, pab, ow
 
 # -- WAF --------------------------------------------------------------------------------------------
 def _ip_set(wafv2, addresses: list[str], version: str = "IPV4") -> str:
-    return wafv2.create_ip_set(Name="blocklist", Scope="REGIONAL", IPAddressVersion=version, Addresses=addresses)["Summary"]["ARN"]
+    return wafv2.create_ip_set(Name="blocklist", Scope="REGIONAL", IPAddressVersion=version, Addresses=addresses)[
+        "Summary"
+    ]["ARN"]
 
 
 def _addresses(wafv2, arn: str) -> list[str]:
@@ -168,7 +180,8 @@ def _addresses(wafv2, arn: str) -> list[str]:
 def _bucket_incident_with_waf(s3, arn: str, ip: str):
     _bucket(s3, f"waf-{abs(hash(ip)) % 10_000}")
     return k.plan_and_record(
-        k.incident(ResourceType.S3_BUCKET, f"waf-{abs(hash(ip)) % 10_000}", remote_ip=ip), k.decision(waf_ip_set_arn=arn)
+        k.incident(ResourceType.S3_BUCKET, f"waf-{abs(hash(ip)) % 10_000}", remote_ip=ip),
+        k.decision(waf_ip_set_arn=arn),
     )
 
 

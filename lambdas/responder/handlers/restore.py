@@ -39,13 +39,13 @@ def _incident_id(event: dict[str, Any]) -> str:
 @metrics.log_metrics
 def begin(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = _incident_id(event)
+    given = event.get("options") or {}
     try:
-        options = RestoreOptions(
-            reactivate_keys=bool(event.get("reactivate_keys", False)),
-            lift_session_revocation=bool(event.get("lift_session_revocation", False)),
+        options = RestoreOptions.model_validate(
+            {k: given[k] for k in ("reactivate_keys", "lift_session_revocation") if k in given}, strict=True
         )
     except ValueError as exc:
-        raise ValueError(f"invalid restore options: {exc}") from None
+        raise ValueError(f"invalid restore options (true or false): {exc}") from None
     outcome = restore_begin(STORE, incident_id, options)
     logger.info("restore begins", extra={"outcome": outcome})
     return {"incident_id": incident_id, "outcome": outcome}
