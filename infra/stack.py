@@ -11,6 +11,7 @@ from infra.config import ResponderConfig
 from infra.constructs.approval_api import ApprovalApi
 from infra.constructs.function import RUNTIME
 from infra.constructs.notifications import Notifications
+from infra.constructs.onboarding import DefaultPreferences
 from infra.constructs.state import State
 from infra.constructs.triggers import Triggers
 from infra.constructs.workflow import WorkflowInputs, Workflows
@@ -50,6 +51,7 @@ class ResponderStack(Stack):
         )
         approval.handler.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], [workflows.containment_arn])
         Triggers(self, "Triggers", containment=workflows.containment)
+        DefaultPreferences(self, "Onboarding", code=code, layer=layer, table=state.preferences)
 
         outputs = {
             "IncidentsTable": state.incidents.table_name,

@@ -294,3 +294,21 @@ def _iam_managed_policy_quota() -> None:
         original(self, obj)
 
     ManagedPolicy.attach_to = attach_to  # type: ignore[method-assign]
+
+
+def deliver_custom_resource_response(url: str, body: dict[str, Any]) -> None:
+    """In-process emulation has no HTTP server for a custom resource's response URL: hand the response
+    to moto's CloudFormation directly, as its `cfnresponse` endpoint would."""
+    import re
+
+    from moto.cloudformation import cloudformation_backends
+
+    match = re.search(r"cloudformation_([a-z0-9-]+)/cfnresponse", url)
+    if match is None:
+        raise ValueError(f"not an emulator custom-resource response URL: {url}")
+    if body.get("Status") != "SUCCESS":
+        raise RuntimeError(f"custom resource {body.get('LogicalResourceId')} failed: {body.get('Reason')}")
+    account = str(body["StackId"]).split(":")[4]
+    stack = cloudformation_backends[account][match.group(1)].get_stack(body["StackId"])
+    stack.get_custom_resource(body["LogicalResourceId"]).set_data(body.get("Data", {}))
+    stack.verify_readiness()

@@ -72,7 +72,7 @@ def test_user_contained_then_restored_with_keys_left_inactive_by_default(aws):
 def test_all_keys_when_the_preference_widens_it(aws):
     iam = client("iam")
     k.create_deny_all_policy(iam)
-    first, second = _user(iam, "bob", ["Active", "Active"])
+    first = _user(iam, "bob", ["Active", "Active"])[0]
     inc = k.plan_and_record(
         k.incident(ResourceType.IAM_USER, "bob", access_key=first), k.decision(iam_user={"deactivate_keys": "all"})
     )

@@ -33,7 +33,11 @@ def assembly(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def responder(assembly):
+def responder(assembly, monkeypatch):
+    from responder.adapters import cfn
+    from responder_cli.sandbox import moto_fidelity
+
+    monkeypatch.setattr(cfn, "send_response", moto_fidelity.deliver_custom_resource_response)
     reset_clients()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}}):
         invoker = lambda_runtime.InProcessInvoker(code_dir())

@@ -120,7 +120,7 @@ def test_approve_via_signed_link_get_shows_page_post_decides(responder):
 def test_reject_changes_nothing(responder):
     ec2 = responder.session.client("ec2")
     victim = make_instance(ec2, enis=1)
-    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id))
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id, severity=8.0))
     email = responder.wait_for_email("[APPROVAL NEEDED]")
 
     status, _ = _approve(responder, email, name="Bob", decision="reject")
@@ -138,7 +138,7 @@ def test_reject_changes_nothing(responder):
 def test_no_answer_before_timeout_expires(responder):
     ec2 = responder.session.client("ec2")
     victim = make_instance(ec2, enis=1)
-    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id))
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id, severity=8.0))
     email = responder.wait_for_email("[APPROVAL NEEDED]")
 
     desc = responder.wait(execution, timeout=APPROVAL_TIMEOUT_S + 30)
@@ -174,7 +174,7 @@ def test_duplicate_and_higher_count_findings_are_absorbed(responder):
     assert responder.wait(responder.start(event))["status"] == "SUCCEEDED"
     again = copy.deepcopy(event)
     again["detail"]["service"]["count"] = 7
-    other = ec2_finding(BRUTE, instance_id=victim.instance_id)
+    other = ec2_finding(BRUTE, instance_id=victim.instance_id, severity=8.0)
 
     for repeat in (event, again, other):
         desc = responder.wait(responder.start(repeat))
@@ -265,14 +265,17 @@ def test_restore_puts_back_exactly_and_twice_is_a_noop(responder):
     assert "RestoreResource" not in responder.states(second["executionArn"])
     assert responder.wait_for_email("[RESTORED]")
     # A restored incident releases the resource: a new finding opens a new incident.
-    assert responder.wait(responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id)))["status"] == "SUCCEEDED"
+    assert (
+        responder.wait(responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id, severity=8.0)))["status"]
+        == "SUCCEEDED"
+    )
     assert len(responder.incidents()) == 2
 
 
 def test_restore_refuses_an_incident_that_is_not_contained(responder):
     ec2 = responder.session.client("ec2")
     victim = make_instance(ec2, enis=1)
-    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id))
+    execution = responder.start(ec2_finding(BRUTE, instance_id=victim.instance_id, severity=8.0))
     responder.wait_for_email("[APPROVAL NEEDED]")
     incident = responder.only_incident()
 

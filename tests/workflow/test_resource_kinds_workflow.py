@@ -143,3 +143,9 @@ def test_dry_run_plans_records_and_emails_but_changes_nothing(responder):
     assert "Dry run" in responder.wait_for_email("[NOTIFY ONLY]").body
     with pytest.raises(ClientError, match="NoSuchBucketPolicy"):
         s3.get_bucket_policy(Bucket="dry-bucket")
+
+
+def test_default_preferences_are_loaded_at_deploy(responder):
+    store = PreferenceStore(responder.stack.outputs["PreferencesTable"], responder.session.client("dynamodb"))
+    ids = {r.id for r in store.all()}
+    assert {"credential-exfiltration-contain-role", "low-severity-notify", "ec2-high-approve"} <= ids

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from responder.models.preferences import DEFAULT_RULE_ID, Decision, MatchFacts, Mode, OnTimeout, Rule
 
 
@@ -24,3 +26,36 @@ def decide(rules: list[Rule], facts: MatchFacts) -> Decision:
         rule_id=DEFAULT_RULE_ID,
         reason="no stored rule matched; the built-in default is approve",
     )
+
+
+class InvalidPreferences(ValueError):
+    """Rules that fail validation; the message names each rule, field and reason."""
+
+
+def rules_from_documents(documents: object) -> list[Rule]:
+    """Validate a list of rule documents (parsed YAML or JSON). All problems are reported at once."""
+    if isinstance(documents, dict) and "rules" in documents:
+        documents = documents["rules"]
+    if not isinstance(documents, list):
+        raise InvalidPreferences("preferences must be a list of rules (or {rules: [...]})")
+    rules: list[Rule] = []
+    problems: list[str] = []
+    for index, doc in enumerate(documents, 1):
+        label = f"rule {index}" + (f" ({doc.get('id')})" if isinstance(doc, dict) and doc.get("id") else "")
+        try:
+            rules.append(Rule.model_validate(doc))
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(p) for p in error["loc"]) or "rule"
+                problems.append(f"{label}: {field}: {error['msg']}")
+    ids = [r.id for r in rules]
+    problems += [f"rule id {i!r} appears more than once" for i in sorted({i for i in ids if ids.count(i) > 1})]
+    if problems:
+        raise InvalidPreferences("invalid preferences:\n  " + "\n  ".join(problems))
+    return rules
+
+
+def explain(rules: list[Rule], facts: MatchFacts) -> tuple[Decision, list[tuple[Rule, bool, str]]]:
+    """The decision, and for every rule in evaluation order whether it matched and why."""
+    trace = [(rule, *rule.matches(facts)) for rule in sorted(rules, key=lambda r: (r.priority, r.id))]
+    return decide(rules, facts), trace

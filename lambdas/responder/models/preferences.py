@@ -11,7 +11,7 @@ import fnmatch
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.models.common import ResourceType
 
@@ -36,6 +36,7 @@ class RuleMatch(_Strict):
     resource_types: list[ResourceType] = Field(default_factory=list, description="Empty matches any type.")
     finding_types: list[str] = Field(default_factory=lambda: ["*"], min_length=1)
     min_severity: float = Field(default=0.0, ge=0.0, le=10.0)
+    max_severity: float = Field(default=10.0, ge=0.0, le=10.0)
     accounts: list[str] = Field(default_factory=list, description="Empty matches any account.")
     tags: dict[str, str] = Field(default_factory=dict, description="The resource must carry every tag.")
 
@@ -46,6 +47,12 @@ class RuleMatch(_Strict):
             if not glob or len(glob) > 256:
                 raise ValueError("finding type globs must be 1-256 characters")
         return value
+
+    @model_validator(mode="after")
+    def _severity_range(self) -> RuleMatch:
+        if self.min_severity > self.max_severity:
+            raise ValueError(f"min_severity {self.min_severity} is above max_severity {self.max_severity}")
+        return self
 
     @field_validator("accounts")
     @classmethod
@@ -128,6 +135,8 @@ class Rule(_Strict):
             return False, f"finding type {facts.finding_type} matches none of {m.finding_types}"
         if facts.severity < m.min_severity:
             return False, f"severity {facts.severity} below {m.min_severity}"
+        if facts.severity > m.max_severity:
+            return False, f"severity {facts.severity} above {m.max_severity}"
         if m.accounts and facts.account not in m.accounts:
             return False, f"account {facts.account} not in {m.accounts}"
         for key, value in m.tags.items():
