@@ -195,7 +195,11 @@ def cmd_restore(ctx: Ctx) -> None:
             f"incident {incident.incident_id} is {incident.status.value}; only CONTAINED or FAILED incidents can be restored"
         )
     sfn = ctx.client("stepfunctions")
-    options: dict[str, Any] = {"incident_id": incident.incident_id}
+    options: dict[str, Any] = {
+        "incident_id": incident.incident_id,
+        "reactivate_keys": ctx.args.reactivate_keys,
+        "lift_session_revocation": ctx.args.lift_session_revocation,
+    }
     execution = sfn.start_execution(
         stateMachineArn=ctx.outputs["RestoreStateMachine"],
         name=f"restore-{uuid.uuid4().hex[:24]}",
@@ -220,6 +224,74 @@ def cmd_restore(ctx: Ctx) -> None:
         output.incident_json(final),
         f"{final.incident_id} {final.status.value}" + "".join(f"\n  note: {n}" for n in final.restore_report),
     )
+
+
+# -- preferences ----------------------------------------------------------------------------------
+def _prefs_store(ctx: Ctx) -> Any:
+    from responder.adapters.preferences import PreferenceStore
+
+    return PreferenceStore(ctx.outputs["PreferencesTable"], ctx.client("dynamodb"))
+
+
+def cmd_prefs(ctx: Ctx) -> None:
+    from responder.domain.preferences import InvalidPreferences
+    from responder_cli import prefs
+
+    action = ctx.args.cmd
+    try:
+        if action == "validate":
+            rules = prefs.load_rules(ctx.args.file)
+            _print(ctx, {"valid": True, "rules": [r.id for r in rules]}, f"{ctx.args.file}: {len(rules)} valid rule(s)")
+            return
+        if action == "explain":
+            rules = _prefs_store(ctx).all() if ctx.args.rules is None else prefs.load_rules(ctx.args.rules)
+            doc, text = prefs.explain_text(rules, prefs.facts_for_event(ctx.args.file))
+            _print(ctx, doc, text)
+            return
+        store = _prefs_store(ctx)
+        if action == "list":
+            rules = sorted(store.all(), key=lambda r: (r.priority, r.id))
+            rows = [
+                [r.priority, r.id, r.mode.value + (" (dry run)" if r.dry_run else ""), ",".join(t.value for t in r.match.resource_types) or "*",
+                 ",".join(r.match.finding_types), f"{r.match.min_severity}-{r.match.max_severity}", r.on_timeout.value]
+                for r in rules
+            ]  # fmt: skip
+            _print(
+                ctx,
+                [r.model_dump(mode="json") for r in rules],
+                output.table(["priority", "id", "mode", "resources", "finding types", "severity", "on timeout"], rows)
+                if rows
+                else "no stored rules: every finding gets the built-in default (approve)",
+            )
+        elif action == "show":
+            rule = store.get(ctx.args.rule_id)
+            if rule is None:
+                raise CliError(f"unknown rule {ctx.args.rule_id}")
+            _print(ctx, rule.model_dump(mode="json"), prefs.dump_rules([rule], "yaml").rstrip())
+        elif action == "put":
+            rule = prefs.load_rule(ctx.args.file)
+            store.put(rule)
+            _print(ctx, rule.model_dump(mode="json"), f"stored rule {rule.id}")
+        elif action == "delete":
+            if not store.delete(ctx.args.rule_id):
+                raise CliError(f"unknown rule {ctx.args.rule_id}")
+            _print(ctx, {"deleted": ctx.args.rule_id}, f"deleted rule {ctx.args.rule_id}")
+        elif action == "export":
+            print(prefs.dump_rules(store.all(), "json" if ctx.args.json else ctx.args.format).rstrip())
+        elif action == "import":
+            rules = prefs.load_rules(ctx.args.file)
+            store.replace_all(rules)
+            _print(
+                ctx,
+                {"imported": [r.id for r in rules]},
+                f"imported {len(rules)} rule(s); the stored set is now exactly {ctx.args.file}",
+            )
+    except InvalidPreferences as exc:
+        raise CliError(str(exc)) from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"cannot read {getattr(exc, 'filename', '')}: {exc.strerror}") from None
 
 
 # -- sandbox --------------------------------------------------------------------------------------
@@ -325,9 +397,41 @@ def parser() -> argparse.ArgumentParser:
         d.add_argument("--as", dest="as_name", required=True, help="your name, recorded with the decision")
         d.set_defaults(func=lambda ctx, v=verb: cmd_incidents_decide(ctx, v))
 
+    prefs_cmd = sub.add_parser("prefs", help="containment preferences", parents=[common]).add_subparsers(
+        dest="cmd", required=True
+    )
+    prefs_cmd.add_parser("list", help="the stored rules, in evaluation order", parents=[common]).set_defaults(
+        func=cmd_prefs
+    )
+    for name, helptext, arg in (
+        ("show", "one rule", "rule_id"),
+        ("delete", "delete one rule", "rule_id"),
+        ("put", "store one rule from a YAML or JSON file", "file"),
+        ("validate", "check a rules file without storing it", "file"),
+        ("import", "replace the whole stored set with a rules file, atomically", "file"),
+    ):
+        cmd = prefs_cmd.add_parser(name, help=helptext, parents=[common])
+        cmd.add_argument(arg)
+        cmd.set_defaults(func=cmd_prefs)
+    export = prefs_cmd.add_parser("export", help="print the stored rules as YAML (or --json)", parents=[common])
+    export.add_argument("--format", choices=["yaml", "json"], default="yaml")
+    export.set_defaults(func=cmd_prefs)
+    explain = prefs_cmd.add_parser("explain", help="which rule a finding event would match, and why", parents=[common])
+    explain.add_argument("file", help="a GuardDuty event (JSON)")
+    explain.add_argument("--rules", help="explain against this rules file instead of the stored rules")
+    explain.set_defaults(func=cmd_prefs)
+
     restore = sub.add_parser("restore", help="start restoring an incident", parents=[common])
     restore.add_argument("incident_id")
     restore.add_argument("--wait", action="store_true", help="wait until RESTORED (or failed)")
+    restore.add_argument(
+        "--reactivate-keys", action="store_true", help="reactivate access keys the incident deactivated"
+    )
+    restore.add_argument(
+        "--lift-session-revocation",
+        action="store_true",
+        help="remove the revocation of sessions issued before containment",
+    )
     restore.add_argument("--timeout", type=int, default=600)
     restore.set_defaults(func=cmd_restore)
 

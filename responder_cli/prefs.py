@@ -1,0 +1,84 @@
+"""`responder prefs`: the stored containment preferences as something a team configures and trusts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from responder.domain.preferences import InvalidPreferences, explain, rules_from_documents
+from responder.domain.triage import route
+from responder.models.common import ResourceType
+from responder.models.guardduty import GuardDutyEvent
+from responder.models.preferences import MatchFacts, Rule
+
+
+def load_file(path: str) -> Any:
+    """YAML or JSON (JSON is YAML, but a .json file gets JSON's clearer errors)."""
+    text = Path(path).read_text()
+    try:
+        return json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        raise InvalidPreferences(f"{path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: {exc}") from None
+
+
+def load_rules(path: str) -> list[Rule]:
+    return rules_from_documents(load_file(path))
+
+
+def load_rule(path: str) -> Rule:
+    doc = load_file(path)
+    if isinstance(doc, list):
+        if len(doc) != 1:
+            raise InvalidPreferences(f"{path} holds {len(doc)} rules; `put` takes one (use `import` for a set)")
+        doc = doc[0]
+    return rules_from_documents([doc])[0]
+
+
+def dump_rules(rules: list[Rule], fmt: str) -> str:
+    docs = [
+        r.model_dump(mode="json", exclude_defaults=True) | {"id": r.id, "priority": r.priority, "mode": r.mode.value}
+        for r in sorted(rules, key=lambda r: (r.priority, r.id))
+    ]
+    if fmt == "json":
+        return json.dumps(docs, indent=2)
+    return yaml.safe_dump(docs, sort_keys=False)
+
+
+def facts_for_event(path: str, tags: dict[str, str] | None = None) -> MatchFacts:
+    event = GuardDutyEvent.model_validate(load_file(path))
+    finding = event.detail
+    target = route(finding)
+    resource_type = target.type if not isinstance(target, str) else ResourceType.OTHER
+    found_tags = tags
+    if found_tags is None and finding.resource.instance_details:
+        found_tags = {t.key: t.value for t in finding.resource.instance_details.tags}
+    return MatchFacts(
+        resource_type=resource_type,
+        finding_type=finding.type,
+        severity=finding.severity,
+        account=finding.account_id,
+        tags=found_tags or {},
+    )
+
+
+def explain_text(rules: list[Rule], facts: MatchFacts) -> tuple[dict[str, Any], str]:
+    decision, trace = explain(rules, facts)
+    lines = [
+        f"Finding: {facts.finding_type} severity {facts.severity} on {facts.resource_type.value} in {facts.account}",
+        "",
+    ]
+    for rule, matched, why in trace:
+        lines.append(f"  {'MATCH' if matched else 'no   '} {rule.priority:>6} {rule.id}: {why}")
+    if not trace:
+        lines.append("  (no stored rules)")
+    lines += ["", f"Decision: {decision.mode.value} (on timeout: {decision.on_timeout.value}{', dry run' if decision.dry_run else ''})",
+              f"Because:  {decision.reason}"]  # fmt: skip
+    doc = {
+        "facts": facts.model_dump(mode="json"),
+        "decision": decision.model_dump(mode="json"),
+        "trace": [{"rule": r.id, "priority": r.priority, "matched": m, "why": w} for r, m, w in trace],
+    }
+    return doc, "\n".join(lines)
