@@ -23,6 +23,7 @@ def apply() -> None:
     _cloudformation_gap_fillers()
     _cloudformation_state_machines_are_executable()
     _iam_managed_policy_quota()
+    _custom_resource_responses_come_to_this_host()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -312,3 +313,11 @@ def deliver_custom_resource_response(url: str, body: dict[str, Any]) -> None:
     stack = cloudformation_backends[account][match.group(1)].get_stack(body["StackId"])
     stack.get_custom_resource(body["LogicalResourceId"]).set_data(body.get("Data", {}))
     stack.verify_readiness()
+
+
+def _custom_resource_responses_come_to_this_host() -> None:
+    """moto assumes Lambda runs in Docker and gives custom resources a response URL on
+    host.docker.internal; here functions run on this host, so the emulator is on 127.0.0.1."""
+    from moto import settings
+
+    settings.moto_server_host = lambda: "http://127.0.0.1"
