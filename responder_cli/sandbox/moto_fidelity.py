@@ -320,4 +320,4 @@ def _custom_resource_responses_come_to_this_host() -> None:
     host.docker.internal; here functions run on this host, so the emulator is on 127.0.0.1."""
     from moto import settings
 
-    settings.moto_server_host = lambda: "http://127.0.0.1"
+    settings.moto_server_host = lambda: "http://127.0.0.1"  # type: ignore[assignment]

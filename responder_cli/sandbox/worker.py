@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 
 
 def main() -> None:
@@ -43,12 +44,14 @@ def main() -> None:
             protocol.write(json.dumps({"result": init_error, "errored": True}) + "\n")
             continue
         context = LambdaContext(args.function_name, args.function_arn, args.memory, args.timeout)
+        started = time.perf_counter()
         try:
             result, errored = json.dumps(handler(event, context)), False
         except Exception as exc:
             result, errored = error_payload(exc), True
+        duration_ms = (time.perf_counter() - started) * 1000
         sys.stderr.flush()
-        protocol.write(json.dumps({"result": result, "errored": errored}) + "\n")
+        protocol.write(json.dumps({"result": result, "errored": errored, "duration_ms": duration_ms}) + "\n")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,8 @@ class WorkerInvoker:
         # forked from one thread that lives as long as the sandbox.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
         self.invocations = 0
+        # (function name, milliseconds inside the handler) for every invocation: the responder's own share
+        self.timings: list[tuple[str, float]] = []
         (workdir / "logs").mkdir(parents=True, exist_ok=True)
 
     def _code_dir(self, function: FunctionSpec) -> Path:
@@ -141,6 +143,7 @@ class WorkerInvoker:
                 message = f"worker for {function.name} exited ({code}); see its log" if code is not None else str(err)
                 return json.dumps({"errorMessage": message, "errorType": "Runtime.ExitError"}), True
             reply = json.loads(line)
+            self.timings.append((function.name, float(reply.get("duration_ms", 0.0))))
             return str(reply["result"]), bool(reply["errored"])
 
     def count(self) -> int:

@@ -154,7 +154,7 @@ def test_each_function_has_its_own_role(synthesized):
     template, _ = synthesized
     functions = template.find_resources("AWS::Lambda::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(functions) == 13
+    assert len(functions) == 14
     assert len(set(roles)) == len(roles)
     for fn in functions.values():
         assert fn["Properties"]["Runtime"] == "python3.14"
