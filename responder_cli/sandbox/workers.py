@@ -42,13 +42,17 @@ class WorkerInvoker:
         code_for: Any,
         endpoint_url: str,
         env_overrides: dict[str, str] | None = None,
+        pool_size: int = 3,
     ) -> None:
-        """`code_for(function_name) -> bytes` returns the function's deployed code zip."""
+        """`code_for(function_name) -> bytes` returns the function's deployed code zip. Like Lambda, a
+        function gets another worker (an execution environment) when all of its workers are busy, up to
+        `pool_size`; each worker runs one invocation at a time."""
         self.workdir = workdir
         self.code_for = code_for
         self.endpoint_url = endpoint_url
         self.env_overrides = env_overrides or {}
-        self._workers: dict[str, _Worker] = {}
+        self._workers: dict[str, list[_Worker]] = {}
+        self.pool_size = max(1, pool_size)
         self._lock = threading.Lock()
         # Linux sends the parent-death signal when the *thread* that forked a worker ends, so workers are
         # forked from one thread that lives as long as the sandbox.
@@ -89,47 +93,61 @@ class WorkerInvoker:
                 env[key] = value
         return env
 
-    def _worker(self, function: FunctionSpec) -> _Worker:
-        with self._lock:
-            worker = self._workers.get(function.name)
-            if worker is not None and worker.proc.poll() is None:
-                return worker
-            log = (self.workdir / "logs" / f"{function.name}.log").open("a", buffering=1)
-            proc = self._spawner.submit(
-                subprocess.Popen,
-                [
-                    sys.executable,
-                    "-m",
-                    "responder_cli.sandbox.worker",
-                    "--code",
-                    str(self._code_dir(function)),
-                    "--handler",
-                    function.handler,
-                    "--function-name",
-                    function.name,
-                    "--function-arn",
-                    function.arn,
-                    "--timeout",
-                    str(function.timeout),
-                    "--memory",
-                    str(function.memory),
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-                env=self._environment(function),
-                preexec_fn=_die_with_parent,
-            ).result()
-            worker = _Worker(proc, log)
-            self._workers[function.name] = worker
-            return worker
+    def _spawn(self, function: FunctionSpec) -> _Worker:
+        index = len(self._workers.get(function.name, []))
+        log = (self.workdir / "logs" / f"{function.name}.{index}.log").open("a", buffering=1)
+        proc = self._spawner.submit(
+            subprocess.Popen,
+            [
+                sys.executable,
+                "-m",
+                "responder_cli.sandbox.worker",
+                "--code",
+                str(self._code_dir(function)),
+                "--handler",
+                function.handler,
+                "--function-name",
+                function.name,
+                "--function-arn",
+                function.arn,
+                "--timeout",
+                str(function.timeout),
+                "--memory",
+                str(function.memory),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+            env=self._environment(function),
+            preexec_fn=_die_with_parent,
+        ).result()
+        return _Worker(proc, log)
+
+    def _acquire(self, function: FunctionSpec) -> _Worker:
+        """A free, live worker of the function (locked for the caller), spawning one if all are busy."""
+        while True:
+            with self._lock:
+                pool = self._workers.setdefault(function.name, [])
+                pool[:] = [w for w in pool if w.proc.poll() is None or w.lock.locked()]
+                for worker in pool:
+                    if worker.lock.acquire(blocking=False):
+                        return worker
+                if len(pool) < self.pool_size:
+                    worker = self._spawn(function)
+                    worker.lock.acquire()
+                    pool.append(worker)
+                    return worker
+                busy = pool[0]
+            with busy.lock:  # wait for one to finish, then look again
+                pass
 
     def invoke(self, function: FunctionSpec, event: Any) -> tuple[str, bool]:
-        worker = self._worker(function)
+        worker = self._acquire(function)
         err: BaseException | None = None
-        with worker.lock:
-            self.invocations += 1
+        try:
+            with self._lock:
+                self.invocations += 1
             assert worker.proc.stdin is not None and worker.proc.stdout is not None
             try:
                 worker.proc.stdin.write(json.dumps({"event": event}, default=str) + "\n")
@@ -145,13 +163,15 @@ class WorkerInvoker:
             reply = json.loads(line)
             self.timings.append((function.name, float(reply.get("duration_ms", 0.0))))
             return str(reply["result"]), bool(reply["errored"])
+        finally:
+            worker.lock.release()
 
     def count(self) -> int:
-        return sum(1 for w in self._workers.values() if w.proc.poll() is None)
+        return sum(1 for pool in self._workers.values() for w in pool if w.proc.poll() is None)
 
     def stop(self) -> None:
         with self._lock:
-            workers = list(self._workers.values())
+            workers = [w for pool in self._workers.values() for w in pool]
             self._workers.clear()
         for worker in workers:
             if worker.proc.poll() is None:

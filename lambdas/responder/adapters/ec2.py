@@ -213,13 +213,17 @@ class Ec2Gateway:
         The isolation group has no rules in or out; the transition group allows all traffic both ways
         (which makes existing flows untracked, so the swap to the isolation group cuts them).
         """
-        group_id = self._find_group(vpc_id, purpose)
-        if group_id is None:
+        found = self._find_group(vpc_id, purpose)
+        if found is None:
             group_id = self._create_group(vpc_id, purpose)
-        self._enforce_rules(group_id, purpose)
+            ingress, egress = self.group_rules(group_id)
+        else:
+            group_id, ingress, egress = found
+        self._enforce_rules(group_id, purpose, ingress, egress)
         return group_id
 
-    def _find_group(self, vpc_id: str, purpose: str) -> str | None:
+    def _find_group(self, vpc_id: str, purpose: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None:
+        """The managed group and its rules (one call: the rules come with the description)."""
         resp = self.ec2.describe_security_groups(
             Filters=[
                 {"Name": "vpc-id", "Values": [vpc_id]},
@@ -229,7 +233,7 @@ class Ec2Gateway:
         for group in resp.get("SecurityGroups", []):
             tags = {t["Key"]: t.get("Value") for t in group.get("Tags", [])}
             if tags.get(MANAGED_TAG) == "true" and tags.get(PURPOSE_TAG) == purpose:
-                return str(group["GroupId"])
+                return str(group["GroupId"]), group.get("IpPermissions", []), group.get("IpPermissionsEgress", [])
         if resp.get("SecurityGroups"):
             raise RuntimeError(
                 f"a security group named {GROUP_NAMES[purpose]} exists in {vpc_id} without the responder's tags; "
@@ -257,12 +261,13 @@ class Ec2Gateway:
             if error_code(exc) == "InvalidGroup.Duplicate":  # created concurrently by another incident
                 found = self._find_group(vpc_id, purpose)
                 if found:
-                    return found
+                    return found[0]
             raise
         return str(resp["GroupId"])
 
-    def _enforce_rules(self, group_id: str, purpose: str) -> None:
-        ingress, egress = self.group_rules(group_id)
+    def _enforce_rules(
+        self, group_id: str, purpose: str, ingress: list[dict[str, Any]], egress: list[dict[str, Any]]
+    ) -> None:
         if purpose == "isolation":
             if ingress:
                 self.ec2.revoke_security_group_ingress(GroupId=group_id, IpPermissions=_strip(ingress))
