@@ -24,6 +24,7 @@ def apply() -> None:
     _cloudformation_state_machines_are_executable()
     _iam_managed_policy_quota()
     _custom_resource_responses_come_to_this_host()
+    _dynamodb_requests_are_atomic()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -321,3 +322,21 @@ def _custom_resource_responses_come_to_this_host() -> None:
     from moto import settings
 
     settings.moto_server_host = lambda: "http://127.0.0.1"  # type: ignore[assignment]
+
+
+def _dynamodb_requests_are_atomic() -> None:
+    """DynamoDB applies each request atomically (a transaction all or nothing, a conditional write
+    against the current item). moto's backend is not thread-safe: concurrent transactions can fail with
+    a 500 or interleave. Serialize DynamoDB requests so concurrency tests test the responder, not moto."""
+    import threading
+
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]

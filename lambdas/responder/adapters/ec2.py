@@ -216,7 +216,9 @@ class Ec2Gateway:
         found = self._find_group(vpc_id, purpose)
         if found is None:
             group_id = self._create_group(vpc_id, purpose)
-            ingress, egress = self.group_rules(group_id)
+            # A new VPC security group has no inbound rules and the default allow-all outbound rule.
+            ingress: list[dict[str, Any]] = []
+            egress: list[dict[str, Any]] = [{"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}]
         else:
             group_id, ingress, egress = found
         self._enforce_rules(group_id, purpose, ingress, egress)

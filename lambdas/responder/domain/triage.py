@@ -90,8 +90,19 @@ def route(finding: GuardDutyFinding) -> ResourceRef | str:
     return f"unsupported finding: family {family} on resource type {rtype}"
 
 
-def absorb(incident: Incident, summary: FindingSummary) -> None:
-    """Fold a repeated or additional finding into the incident that already owns the resource."""
+MAX_DELIVERY_IDS = 200
+
+
+def absorb(incident: Incident, summary: FindingSummary, delivery_id: str | None = None) -> None:
+    """Fold a repeated or additional finding into the incident that already owns the resource.
+
+    Idempotent per delivery: the same EventBridge event (retried by EventBridge, Step Functions or a
+    client after a lost response) is counted once.
+    """
+    if delivery_id is not None:
+        if delivery_id in incident.delivery_ids:
+            return
+        incident.delivery_ids = [*incident.delivery_ids, delivery_id][-MAX_DELIVERY_IDS:]
     known = incident.findings.get(summary.id)
     if known is None:
         incident.findings[summary.id] = summary
@@ -112,6 +123,7 @@ def triage(
     protected_arns: list[str],
     own_arns: list[str],
     execution_arn: str | None = None,
+    delivery_id: str | None = None,
 ) -> TriageResult:
     summary = summarize(finding)
     target = route(finding)
@@ -147,11 +159,12 @@ def triage(
         resource_tags=resource_tags,
         skip_reason=skip,
         execution_arn=execution_arn,
+        delivery_ids=[delivery_id] if delivery_id else [],
     )
     incident.log("triaged", skip or "accepted for containment")
     claim = store.claim(incident, finding.id, hold_resource=skip is None)
     if claim.outcome == "absorbed":
-        store.update(claim.incident_id, lambda inc: absorb(inc, summary))
+        store.update(claim.incident_id, lambda inc: absorb(inc, summary, delivery_id))
         store.record_finding(finding.id, claim.incident_id)
         return TriageResult("absorbed", claim.incident_id, "an open incident already owns this resource or finding")
     if skip:

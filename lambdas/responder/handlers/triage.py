@@ -58,7 +58,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed = parse(event.get("event"))
     finding = parsed.detail
     incident_keys(None, finding.id)
-    result = triage(finding, STORE, TAGS, ENV.protected_arns, ENV.own_arns, event.get("execution_arn"))
+    result = triage(finding, STORE, TAGS, ENV.protected_arns, ENV.own_arns, event.get("execution_arn"), parsed.id)
     incident_keys(result.incident_id, finding.id)
     count("FindingsTriaged")
     count({"new": "IncidentsOpened", "absorbed": "FindingsAbsorbed", "skipped": "FindingsSkipped"}[result.outcome])

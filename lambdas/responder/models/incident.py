@@ -239,6 +239,7 @@ class Incident(_Model):
     findings: dict[str, FindingSummary]
     resource_tags: dict[str, str] = Field(default_factory=dict)
     delivery_count: int = 1
+    delivery_ids: list[str] = Field(default_factory=list)  # the last EventBridge event ids counted
     decision: Decision | None = None
     plan: list[PlannedAction] = Field(default_factory=list)
     impact: Impact | None = None
