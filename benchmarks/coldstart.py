@@ -45,7 +45,10 @@ def import_ms(module: str, env: dict[str, str], repeats: int = 3) -> tuple[float
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",
-            "POWERTOOLS_TRACE_DISABLED": "true",
+            # What Lambda sets: the X-Ray SDK takes its Lambda path (no sampling-rule client at import).
+            "LAMBDA_TASK_ROOT": str(LAMBDA_DIR),
+            "AWS_LAMBDA_FUNCTION_NAME": f"bench-{module.rsplit('.', 1)[-1]}",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
             "PYTHONDONTWRITEBYTECODE": "",
             **env,
         }
