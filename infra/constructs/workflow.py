@@ -500,8 +500,8 @@ class Workflows(Construct):
         request.add_catch(on_timeout, errors=["States.Timeout"], result_path="$.timeout")
         request.add_catch(mark_failed, errors=["States.ALL"], result_path="$.error")
 
-        notify.next(done)
-        expire.next(done)
+        # Notify and MarkExpired end the execution themselves: a Succeed state after them is a billed
+        # transition that does no work.
         verify.next(notify)
         for task in contain_after.values():
             task.next(verify)
@@ -559,7 +559,7 @@ class Workflows(Construct):
         apply = self._task("RestoreResource", f["RestoreApply"], iid, None, None, mark_failed)
         verify = self._task("VerifyRestore", f["RestoreVerify"], iid, None, None, mark_failed)
         notify = self._task("NotifyRestored", f["Notify"], iid, None, None, mark_failed)
-        apply.next(verify).next(notify).next(done)
+        apply.next(verify).next(notify)
         choice = (
             sfn.Choice(self, "AlreadyRestored")
             .when(sfn.Condition.string_equals("$.begin.outcome", "noop"), done)
