@@ -60,6 +60,17 @@ def _s(value: str) -> dict[str, str]:
     return {"S": value}
 
 
+def _approval(approval_id: str, item: dict[str, Any]) -> ApprovalItem:
+    return ApprovalItem(
+        approval_id=approval_id,
+        incident_id=item["incident_id"]["S"],
+        task_token=item["task_token"]["S"],
+        nonce=item["nonce"]["S"],
+        expires_at=int(item["expires_at"]["N"]),
+        status=item["approval_status"]["S"],
+    )
+
+
 class IncidentStore:
     def __init__(self, table_name: str, ddb: Any) -> None:
         self.table = table_name
@@ -261,16 +272,7 @@ class IncidentStore:
     def get_approval(self, approval_id: str) -> ApprovalItem | None:
         resp = self.ddb.get_item(TableName=self.table, Key={"pk": _s(APPROVAL + approval_id)}, ConsistentRead=True)
         item = resp.get("Item")
-        if not item:
-            return None
-        return ApprovalItem(
-            approval_id=approval_id,
-            incident_id=item["incident_id"]["S"],
-            task_token=item["task_token"]["S"],
-            nonce=item["nonce"]["S"],
-            expires_at=int(item["expires_at"]["N"]),
-            status=item["approval_status"]["S"],
-        )
+        return _approval(approval_id, item) if item else None
 
     def decide_approval(self, approval_id: str, decision: str, now_epoch: int) -> ApprovalItem | None:
         """Move a pending, unexpired approval to `decision`, once. None when it was not pending."""
@@ -291,15 +293,7 @@ class IncidentStore:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return None
             raise
-        item = resp["Attributes"]
-        return ApprovalItem(
-            approval_id=approval_id,
-            incident_id=item["incident_id"]["S"],
-            task_token=item["task_token"]["S"],
-            nonce=item["nonce"]["S"],
-            expires_at=int(item["expires_at"]["N"]),
-            status=item["approval_status"]["S"],
-        )
+        return _approval(approval_id, resp["Attributes"])
 
     def expire_approval(self, incident: Incident) -> None:
         """Make a still-pending approval unusable (the workflow stopped waiting for it)."""
