@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Literal
 
 from responder.adapters.ec2 import MANAGED_TAG, Ec2Gateway, InstanceFacts
+from responder.domain.errors import ContainmentError
 from responder.domain.recorder import Recorder
 from responder.models.incident import (
     AsgState,
@@ -27,14 +28,6 @@ from responder.models.incident import (
 from responder.models.preferences import Ec2Options
 
 IsolationMode = Literal["two_step", "direct"]
-
-
-class ContainmentError(RuntimeError):
-    """A containment action failed or could not be verified."""
-
-
-class RestoreMismatch(RuntimeError):
-    """A restored attribute does not equal its recorded pre-state."""
 
 
 def capture_pre_state(gw: Ec2Gateway, facts: InstanceFacts) -> Ec2PreState:

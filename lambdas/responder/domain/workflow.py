@@ -16,6 +16,7 @@ from responder.adapters.messaging import Notifier, SigningKey, TaskGone, Workflo
 from responder.adapters.preferences import PreferenceStore
 from responder.domain import approval as links
 from responder.domain import kinds, messages
+from responder.domain.errors import ContainmentError, RestoreMismatch
 from responder.domain.kinds import Gateways, Settings
 from responder.domain.preferences import decide
 from responder.domain.recorder import Recorder
@@ -32,14 +33,6 @@ from responder.models.incident import (
 from responder.models.preferences import DEFAULT_RULE_ID, Decision, MatchFacts, Mode, OnTimeout
 
 OPEN_STATUSES = (Status.CONTAINING, Status.CONTAINED, Status.FAILED, Status.RESTORING)
-
-
-class ContainmentError(RuntimeError):
-    """Containment could not be verified: the resource is not in the contained state."""
-
-
-class RestoreMismatch(RuntimeError):
-    """A restored attribute does not equal its recorded pre-state."""
 
 
 class StepError(RuntimeError):
