@@ -72,6 +72,17 @@ def _cloudformation_gap_fillers() -> None:
         """Shared behaviour; each resource class lists CloudFormationModel as a direct base, which is how
         moto discovers resource types (CloudFormationModel.__subclasses__())."""
 
+        TYPE = ""
+        NAME_PROPERTY = ""
+
+        @classmethod
+        def cloudformation_type(cls) -> str:
+            return cls.TYPE
+
+        @classmethod
+        def cloudformation_name_type(cls) -> str:
+            return cls.NAME_PROPERTY
+
         def __init__(self, physical_id: str, attributes: dict[str, str] | None = None) -> None:
             self._physical_id = physical_id
             self._attributes = attributes or {}
@@ -96,13 +107,8 @@ def _cloudformation_gap_fillers() -> None:
             return None
 
     class Secret(_Filler, CloudFormationModel):
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "Name"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SecretsManager::Secret"
+        TYPE = "AWS::SecretsManager::Secret"
+        NAME_PROPERTY = "Name"
 
         @classmethod
         def create_from_cloudformation_json(
@@ -136,13 +142,8 @@ def _cloudformation_gap_fillers() -> None:
             return cls(created["ARN"], {"Id": created["ARN"]})
 
     class Subscription(_Filler, CloudFormationModel):
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return ""
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::SNS::Subscription"
+        TYPE = "AWS::SNS::Subscription"
+        NAME_PROPERTY = ""
 
         @classmethod
         def create_from_cloudformation_json(
@@ -160,13 +161,8 @@ def _cloudformation_gap_fillers() -> None:
             return cls(sub.arn)
 
     class Stage(_Filler, CloudFormationModel):
-        @staticmethod
-        def cloudformation_name_type() -> str:
-            return "StageName"
-
-        @staticmethod
-        def cloudformation_type() -> str:
-            return "AWS::ApiGateway::Stage"
+        TYPE = "AWS::ApiGateway::Stage"
+        NAME_PROPERTY = "StageName"
 
         @classmethod
         def create_from_cloudformation_json(
@@ -192,13 +188,7 @@ def _cloudformation_gap_fillers() -> None:
 
     def _accepted(type_name: str) -> type:
         class Accepted(_Filler, CloudFormationModel):
-            @staticmethod
-            def cloudformation_name_type() -> str:
-                return ""
-
-            @staticmethod
-            def cloudformation_type() -> str:
-                return type_name
+            TYPE = type_name
 
             @classmethod
             def create_from_cloudformation_json(
