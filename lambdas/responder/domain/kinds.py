@@ -55,6 +55,12 @@ def _exempt(incident: Incident, decision: Decision, settings: Settings) -> list[
     return [*settings.exempt_principals, *decision.actions.s3.break_glass_arns]
 
 
+def _waf_gateway(gws: Gateways, incident: Incident) -> WafGateway:
+    """Clients for the region of the incident's WAF IP set (it may differ from the resource's)."""
+    assert incident.waf is not None
+    return gws.waf(incident, IpSetRef.parse(incident.waf.ip_set_arn).region)
+
+
 def plan(gws: Gateways, incident: Incident, decision: Decision, settings: Settings) -> Plan:
     kind = incident.resource.type
     name = incident.resource.id
@@ -158,7 +164,7 @@ def contain(gws: Gateways, incident: Incident, decision: Decision, settings: Set
     else:
         raise UnsupportedResource(f"no containment for resource type {kind.value}")
     if incident.waf is not None:
-        waf.block(gws.waf(incident, IpSetRef.parse(incident.waf.ip_set_arn).region), incident.waf, rec)
+        waf.block(_waf_gateway(gws, incident), incident.waf, rec)
 
 
 def verify(gws: Gateways, incident: Incident, decision: Decision, settings: Settings) -> list[str]:
@@ -176,9 +182,7 @@ def verify(gws: Gateways, incident: Incident, decision: Decision, settings: Sett
         problems = s3.verify_bucket(gws.s3(incident), incident, acts.s3)
     else:
         raise UnsupportedResource(f"no containment for resource type {kind.value}")
-    if incident.waf is not None and not waf.is_blocked(
-        gws.waf(incident, IpSetRef.parse(incident.waf.ip_set_arn).region), incident.waf
-    ):
+    if incident.waf is not None and not waf.is_blocked(_waf_gateway(gws, incident), incident.waf):
         problems.append(f"{incident.waf.address} is not in the WAF IP set")
     return problems
 
@@ -194,9 +198,7 @@ def restore(
     kind = incident.resource.type
     report: list[str] = []
     if incident.waf is not None:
-        note = waf.unblock(
-            gws.waf(incident, IpSetRef.parse(incident.waf.ip_set_arn).region), incident.waf, waf_still_needed, rec
-        )
+        note = waf.unblock(_waf_gateway(gws, incident), incident.waf, waf_still_needed, rec)
         if note:
             report.append(note)
     if incident.pre_state is None:
