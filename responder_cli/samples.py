@@ -106,7 +106,8 @@ def _envelope(detail: dict[str, Any], account: str, region: str) -> dict[str, An
 
 
 def _detail(finding_type: str, account: str, region: str, severity: float, description: str, resource: dict[str, Any],
-            action: dict[str, Any], finding_id: str | None = None) -> dict[str, Any]:  # fmt: skip
+            action: dict[str, Any], finding_id: str | None = None, *, count: int = 1, sample: bool = False,
+            archived: bool = False, role: str = "TARGET") -> dict[str, Any]:  # fmt: skip
     fid = finding_id or uuid.uuid4().hex
     now = _now()
     return {
@@ -122,12 +123,12 @@ def _detail(finding_type: str, account: str, region: str, severity: float, descr
             "serviceName": "guardduty",
             "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
             "action": action,
-            "resourceRole": "TARGET",
-            "additionalInfo": {},
+            "resourceRole": role,
+            "additionalInfo": {"sample": True} if sample else {},
             "eventFirstSeen": now,
             "eventLastSeen": now,
-            "archived": False,
-            "count": 1,
+            "archived": archived,
+            "count": count,
         },
         "severity": severity,
         "createdAt": now,
@@ -221,8 +222,6 @@ def ec2_finding(
     if finding_type not in SUPPORTED:
         raise ValueError(f"no sample for {finding_type}; choose one of: {', '.join(sorted(SUPPORTED))}")
     _, default_severity, description, action_kind = SUPPORTED[finding_type]
-    fid = finding_id or uuid.uuid4().hex
-    now = _now()
     action: dict[str, Any] = {"actionType": action_kind.replace("Action", "").upper()}
     if action_kind == "networkConnectionAction":
         action[action_kind] = {
@@ -244,50 +243,32 @@ def ec2_finding(
         }
     else:
         action[action_kind] = {"domain": "pool.example-mining.test", "protocol": "UDP", "blocked": False}
-    return {
-        "version": "0",
-        "id": str(uuid.uuid4()),
-        "detail-type": "GuardDuty Finding",
-        "source": "aws.guardduty",
-        "account": account,
-        "time": now,
-        "region": region,
-        "resources": [],
-        "detail": {
-            "schemaVersion": "2.0",
-            "accountId": account,
-            "region": region,
-            "partition": "aws",
-            "id": fid,
-            "arn": f"arn:aws:guardduty:{region}:{account}:detector/12abc34d567e8fa901bc2d34e56789f0/finding/{fid}",
-            "type": finding_type,
-            "resource": {
-                "resourceType": "Instance",
-                "instanceDetails": {
-                    "instanceId": instance_id,
-                    "instanceType": "t3.micro",
-                    "instanceState": "running",
-                    "availabilityZone": f"{region}a",
-                    "imageId": "ami-12c6146b",
-                    "networkInterfaces": enis or [],
-                    "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
-                },
-            },
-            "service": {
-                "serviceName": "guardduty",
-                "detectorId": "12abc34d567e8fa901bc2d34e56789f0",
-                "action": action,
-                "resourceRole": "TARGET" if "Brute" in finding_type else "ACTOR",
-                "additionalInfo": {"sample": True} if sample else {},
-                "eventFirstSeen": now,
-                "eventLastSeen": now,
-                "archived": archived,
-                "count": count,
-            },
-            "severity": severity if severity is not None else default_severity,
-            "createdAt": now,
-            "updatedAt": now,
-            "title": description.format(id=instance_id).split(" is ")[0] + " shows suspicious activity.",
-            "description": description.format(id=instance_id),
+    resource = {
+        "resourceType": "Instance",
+        "instanceDetails": {
+            "instanceId": instance_id,
+            "instanceType": "t3.micro",
+            "instanceState": "running",
+            "availabilityZone": f"{region}a",
+            "imageId": "ami-12c6146b",
+            "networkInterfaces": enis or [],
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
         },
     }
+    text = description.format(id=instance_id)
+    detail = _detail(
+        finding_type,
+        account,
+        region,
+        severity if severity is not None else default_severity,
+        text,
+        resource,
+        action,
+        finding_id,
+        count=count,
+        sample=sample,
+        archived=archived,
+        role="TARGET" if "Brute" in finding_type else "ACTOR",
+    )
+    detail["title"] = text.split(" is ")[0] + " shows suspicious activity."
+    return _envelope(detail, account, region)
