@@ -8,6 +8,7 @@ instead of installing again.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import shutil
@@ -54,6 +55,82 @@ def layer_dir() -> Path:
         base = entry.name.split("-")[0].lower().removesuffix(".py")
         if base in PROVIDED_BY_RUNTIME or entry.name == "bin":
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+    (tmp / ".complete").write_text("ok\n")
+    try:
+        tmp.rename(out)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def module_closure(handler_module: str, root: Path = LAMBDA_DIR) -> list[Path]:
+    """The source files a handler module can import from the code directory, found by reading imports.
+
+    Walks every `import` and `from ... import` (including ones inside functions and TYPE_CHECKING
+    blocks) from the handler module, follows those that resolve to files under `root`, and adds each
+    package's `__init__.py` on the way. Third-party imports come from the layer or the runtime.
+    """
+
+    def resolve(name: str) -> Path | None:
+        base = root / Path(*name.split("."))
+        if base.with_suffix(".py").is_file():
+            return base.with_suffix(".py")
+        if (base / "__init__.py").is_file():
+            return base / "__init__.py"
+        return None
+
+    def package_of(file: Path) -> str:
+        parts = list(file.relative_to(root).with_suffix("").parts)
+        return ".".join(parts[:-1])
+
+    found: set[Path] = set()
+    pending = [handler_module]
+    while pending:
+        name = pending.pop()
+        file = resolve(name)
+        if file is None or file in found:
+            continue
+        found.add(file)
+        parts = name.split(".")
+        pending.extend(".".join(parts[:i]) for i in range(1, len(parts)))
+        tree = ast.parse(file.read_text(), filename=str(file))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                pending.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    anchor = package_of(file) if file.name != "__init__.py" else name
+                    anchor_parts = anchor.split(".")[: len(anchor.split(".")) - (node.level - 1)]
+                    module = ".".join([*anchor_parts, *([node.module] if node.module else [])])
+                else:
+                    module = node.module or ""
+                pending.append(module)
+                pending.extend(f"{module}.{alias.name}" for alias in node.names)
+    return sorted(found)
+
+
+def function_code_dir(handler: str) -> Path:
+    """A code directory holding only what the handler (`package.module.function`) imports.
+
+    Built under `.build/code/<module>-<hash of the files>` so each function's asset changes only when
+    its own code does; an unchanged function keeps its asset hash and is not redeployed.
+    """
+    module = handler.rpartition(".")[0]
+    files = module_closure(module)
+    if not files:
+        raise ValueError(f"handler {handler!r} names no module under {LAMBDA_DIR}")
+    digest = hashlib.sha256()
+    for file in files:
+        digest.update(file.relative_to(LAMBDA_DIR).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    out = ROOT / ".build" / "code" / f"{module.rsplit('.', 1)[-1]}-{digest.hexdigest()[:16]}"
+    if (out / ".complete").exists():
+        return out
+    tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for file in files:
+        target = tmp / file.relative_to(LAMBDA_DIR)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file, target)
     (tmp / ".complete").write_text("ok\n")
     try:
         tmp.rename(out)

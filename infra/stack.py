@@ -6,7 +6,7 @@ from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from infra.bundling import LAMBDA_DIR, layer_dir
+from infra.bundling import layer_dir
 from infra.config import ResponderConfig
 from infra.constructs.approval_api import ApprovalApi
 from infra.constructs.function import RUNTIME
@@ -16,13 +16,10 @@ from infra.constructs.state import State
 from infra.constructs.triggers import Triggers
 from infra.constructs.workflow import WorkflowInputs, Workflows
 
-CODE_EXCLUDES = ["requirements.txt", "**/__pycache__", "**/*.pyc"]
-
 
 class ResponderStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: ResponderConfig, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        code = lambda_.Code.from_asset(str(LAMBDA_DIR), exclude=CODE_EXCLUDES)
         layer = lambda_.LayerVersion(
             self,
             "Dependencies",
@@ -33,13 +30,12 @@ class ResponderStack(Stack):
         )
         state = State(self, "State")
         notifications = Notifications(self, "Notifications", config.notification_email)
-        approval = ApprovalApi(self, "Approval", code=code, layer=layer, incidents=state.incidents)
+        approval = ApprovalApi(self, "Approval", layer=layer, incidents=state.incidents)
         workflows = Workflows(
             self,
             "Workflows",
             WorkflowInputs(
                 config=config,
-                code=code,
                 layer=layer,
                 incidents=state.incidents,
                 preferences=state.preferences,
@@ -51,7 +47,7 @@ class ResponderStack(Stack):
         )
         approval.handler.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], [workflows.containment_arn])
         Triggers(self, "Triggers", containment=workflows.containment)
-        DefaultPreferences(self, "Onboarding", code=code, layer=layer, table=state.preferences)
+        DefaultPreferences(self, "Onboarding", layer=layer, table=state.preferences)
 
         outputs = {
             "IncidentsTable": state.incidents.table_name,

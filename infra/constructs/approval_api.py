@@ -30,7 +30,6 @@ class ApprovalApi(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        code: lambda_.Code,
         layer: lambda_.ILayerVersion,
         incidents: ddb.ITable,
     ) -> None:
@@ -54,7 +53,6 @@ class ApprovalApi(Construct):
             self,
             "Handler",
             handler="responder.handlers.approval_api.handler",
-            code=code,
             layer=layer,
             environment={
                 "INCIDENTS_TABLE": incidents.table_name,

@@ -14,13 +14,15 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from infra.bundling import function_code_dir
 from infra.nag import acknowledge
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 class ResponderFunction(Construct):
-    """A function of the responder. Its role starts with only its own log group."""
+    """A function of the responder. Its role starts with only its own log group; its code asset holds only
+    the modules its handler imports."""
 
     def __init__(
         self,
@@ -28,7 +30,6 @@ class ResponderFunction(Construct):
         construct_id: str,
         *,
         handler: str,
-        code: lambda_.Code,
         layer: lambda_.ILayerVersion,
         environment: dict[str, str],
         description: str,
@@ -51,7 +52,7 @@ class ResponderFunction(Construct):
             runtime=RUNTIME,
             architecture=lambda_.Architecture.X86_64,
             handler=handler,
-            code=code,
+            code=lambda_.Code.from_asset(str(function_code_dir(handler)), exclude=[".complete"]),
             layers=[layer],
             role=self.role,
             timeout=Duration.seconds(timeout_s),
@@ -63,6 +64,8 @@ class ResponderFunction(Construct):
                 "POWERTOOLS_SERVICE_NAME": "containment-responder",
                 "POWERTOOLS_METRICS_NAMESPACE": "ContainmentResponder",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                # pydantic looks for plugins in every installed distribution at the first model build.
+                "PYDANTIC_DISABLE_PLUGINS": "__all__",
                 **environment,
             },
         )

@@ -29,7 +29,6 @@ class DefaultPreferences(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        code: lambda_.Code,
         layer: lambda_.ILayerVersion,
         table: ddb.ITable,
     ) -> None:
@@ -38,7 +37,6 @@ class DefaultPreferences(Construct):
             self,
             "Loader",
             handler="responder.handlers.default_preferences.handler",
-            code=code,
             layer=layer,
             environment={"PREFERENCES_TABLE": table.table_name},
             description="load default preferences at onboarding",

@@ -62,7 +62,6 @@ MANAGED = {"StringEquals": {"aws:ResourceTag/responder:managed": "true"}}
 @dataclass(frozen=True)
 class WorkflowInputs:
     config: ResponderConfig
-    code: lambda_.Code
     layer: lambda_.ILayerVersion
     incidents: ddb.ITable
     preferences: ddb.ITable
@@ -236,7 +235,6 @@ class Workflows(Construct):
             self._function_scope,
             name,
             handler=handler,
-            code=self._inputs.code,
             layer=self._inputs.layer,
             environment=env,
             description=description,

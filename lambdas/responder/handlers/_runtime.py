@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from responder.adapters.gateways import AwsGateways
-from responder.domain.kinds import Settings
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 SERVICE = "containment-responder"
 NAMESPACE = "ContainmentResponder"
@@ -41,30 +37,6 @@ def load_env(model: type[E]) -> E:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
-
-
-GATEWAYS = AwsGateways()
-
-
-class ContainmentEnv(EnvModel):
-    """The environment of the functions that plan, change, verify or restore resources."""
-
-    incidents_table: str = Field(min_length=3)
-    deny_all_policy_name: str = Field(min_length=1, max_length=128)
-    exempt_principals: list[str] = Field(default_factory=list)
-    isolation_mode: Literal["two_step", "direct"] = "two_step"
-
-    @field_validator("exempt_principals", mode="before")
-    @classmethod
-    def _json_list(cls, value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
-
-    def settings(self) -> Settings:
-        return Settings(
-            deny_all_policy_name=self.deny_all_policy_name,
-            exempt_principals=self.exempt_principals,
-            isolation_mode=self.isolation_mode,
-        )
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:

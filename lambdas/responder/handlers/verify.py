@@ -10,9 +10,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import verify
+from responder.handlers._containment import GATEWAYS, ContainmentEnv
 from responder.handlers._runtime import (
-    GATEWAYS,
-    ContainmentEnv,
     count,
     incident_keys,
     load_env,

@@ -15,7 +15,7 @@ from responder.models.common import AccountId, Region
 
 
 class _GdModel(BaseModel):
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
 
 
 class GdSecurityGroup(_GdModel):
@@ -135,7 +135,7 @@ class GuardDutyFinding(_GdModel):
 class EventBridgeEnvelope(BaseModel):
     """The EventBridge event around a finding."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
 
     version: str | None = None
     id: str = Field(min_length=1, max_length=128)

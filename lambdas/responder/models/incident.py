@@ -36,7 +36,7 @@ RESTORABLE_STATUSES = frozenset({Status.CONTAINED, Status.FAILED})
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(defer_build=True, extra="forbid")
 
 
 class FindingSummary(_Model):

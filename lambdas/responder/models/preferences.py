@@ -29,7 +29,7 @@ class OnTimeout(StrEnum):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(defer_build=True, extra="forbid", frozen=True)
 
 
 class RuleMatch(_Strict):
@@ -148,7 +148,7 @@ class Rule(_Strict):
 class MatchFacts(BaseModel):
     """What a rule is matched against."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     resource_type: ResourceType
     finding_type: str
@@ -161,7 +161,7 @@ DEFAULT_RULE_ID = "builtin-default"
 
 
 class Decision(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     mode: Mode
     on_timeout: OnTimeout

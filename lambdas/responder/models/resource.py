@@ -16,7 +16,7 @@ def partition_for(region: str) -> str:
 
 
 class ResourceRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(defer_build=True, frozen=True)
 
     type: ResourceType
     id: str = Field(min_length=1, max_length=256)
