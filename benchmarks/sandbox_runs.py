@@ -266,3 +266,24 @@ def direct_boto3_floor(bench: Bench, runs: int) -> dict[str, Any]:
             ec2.create_snapshot(VolumeId=m["Ebs"]["VolumeId"])
         times.append((time.perf_counter() - started) * 1000)
     return {"runs": runs, "p50_ms": pct(times, 0.5), "p95_ms": pct(times, 0.95)}
+
+
+def cold_starts(bench: Bench) -> list[dict[str, Any]]:
+    """Per deployed function: init (handler module import, environment, clients) and the first
+    invocation, against the median warm invocation, as the sandbox's worker processes measured them."""
+    invoker = bench.sandbox.invoker
+    assert invoker is not None
+    rows = []
+    for name in sorted({n for n, _, _ in invoker.cold_starts}):
+        starts = [(i, f) for n, i, f in invoker.cold_starts if n == name]
+        warm = [ms for n, ms in invoker.timings if n == name]
+        rows.append(
+            {
+                "function": name.split("-", 1)[-1],
+                "workers": len(starts),
+                "init_p50_ms": pct([i for i, _ in starts], 0.5),
+                "first_invoke_p50_ms": pct([f for _, f in starts], 0.5),
+                "invoke_p50_ms": pct(warm, 0.5),
+            }
+        )
+    return rows

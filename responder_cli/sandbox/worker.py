@@ -30,11 +30,13 @@ def main() -> None:
 
     from responder_cli.sandbox.lambda_runtime import LambdaContext, error_payload, load_handler
 
+    init_started = time.perf_counter()
     try:
         handler = load_handler(__import__("pathlib").Path(args.code), args.handler, "worker")
         init_error = None
     except Exception as exc:  # an init failure is reported on every invocation, as Lambda does
         handler, init_error = None, error_payload(exc)
+    init_ms: float | None = (time.perf_counter() - init_started) * 1000
 
     for line in sys.stdin:
         if not line.strip():
@@ -51,7 +53,10 @@ def main() -> None:
             result, errored = error_payload(exc), True
         duration_ms = (time.perf_counter() - started) * 1000
         sys.stderr.flush()
-        protocol.write(json.dumps({"result": result, "errored": errored, "duration_ms": duration_ms}) + "\n")
+        reply = {"result": result, "errored": errored, "duration_ms": duration_ms}
+        if init_ms is not None:  # the first invocation of this worker is its cold start
+            reply["init_ms"], init_ms = init_ms, None
+        protocol.write(json.dumps(reply) + "\n")
 
 
 if __name__ == "__main__":

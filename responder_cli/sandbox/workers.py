@@ -60,6 +60,8 @@ class WorkerInvoker:
         self.invocations = 0
         # (function name, milliseconds inside the handler) for every invocation: the responder's own share
         self.timings: list[tuple[str, float]] = []
+        # (function name, init ms, first invocation ms) for each worker's cold start
+        self.cold_starts: list[tuple[str, float, float]] = []
         (workdir / "logs").mkdir(parents=True, exist_ok=True)
 
     def _code_dir(self, function: FunctionSpec) -> Path:
@@ -162,6 +164,8 @@ class WorkerInvoker:
                 return json.dumps({"errorMessage": message, "errorType": "Runtime.ExitError"}), True
             reply = json.loads(line)
             self.timings.append((function.name, float(reply.get("duration_ms", 0.0))))
+            if "init_ms" in reply:
+                self.cold_starts.append((function.name, float(reply["init_ms"]), float(reply.get("duration_ms", 0.0))))
             return str(reply["result"]), bool(reply["errored"])
         finally:
             worker.lock.release()
