@@ -224,6 +224,18 @@ class Ec2Gateway:
         self._enforce_rules(group_id, purpose, ingress, egress)
         return group_id
 
+    def managed_groups(self, group_ids: set[str]) -> set[str]:
+        """Those of the groups the responder manages (tagged by it), whether or not an incident recorded
+        them: after a crash mid-containment the group is on the ENI but in no incident's artifacts."""
+        if not group_ids:
+            return set()
+        resp = self.ec2.describe_security_groups(GroupIds=sorted(group_ids))
+        return {
+            str(g["GroupId"])
+            for g in resp.get("SecurityGroups", [])
+            if any(t["Key"] == MANAGED_TAG and t.get("Value") == "true" for t in g.get("Tags", []))
+        }
+
     def _find_group(self, vpc_id: str, purpose: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None:
         """The managed group and its rules (one call: the rules come with the description)."""
         resp = self.ec2.describe_security_groups(

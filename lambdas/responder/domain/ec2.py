@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from responder.adapters.ec2 import MANAGED_TAG, Ec2Gateway, InstanceFacts
+from responder.adapters.ec2 import Ec2Gateway, InstanceFacts
 from responder.domain.errors import ContainmentError
 from responder.domain.recorder import Recorder
 from responder.models.incident import (
@@ -141,14 +141,15 @@ def plan_instance(gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mod
 
 def has_responder_groups(gw: Ec2Gateway, facts: InstanceFacts) -> bool:
     """Whether any ENI already carries a responder-managed group (containment had begun)."""
-    groups = {g for e in facts.enis for g in e.groups}
-    if not groups:
-        return False
-    resp = gw.ec2.describe_security_groups(GroupIds=sorted(groups))
-    return any(
-        any(t["Key"] == MANAGED_TAG and t.get("Value") == "true" for t in g.get("Tags", []))
-        for g in resp.get("SecurityGroups", [])
-    )
+    return bool(gw.managed_groups({g for e in facts.enis for g in e.groups}))
+
+
+def _responder_groups(gw: Ec2Gateway, incident: Incident, facts: InstanceFacts) -> set[str]:
+    """The responder's groups: those the incident recorded, and any responder-tagged group on the ENIs
+    (a crash can leave one attached before the incident recorded it)."""
+    recorded = {a.id for a in incident.artifacts if a.kind == "security_group"}
+    on_enis = {g for e in facts.enis for g in e.groups} - recorded
+    return recorded | gw.managed_groups(on_enis)
 
 
 def contain_instance(
@@ -269,7 +270,6 @@ def restore_instance(gw: Ec2Gateway, incident: Incident, rec: Recorder) -> list[
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
     iid = pre.instance_id
-    responder_groups = {a.id for a in incident.artifacts if a.kind == "security_group"}
     report: list[str] = []
 
     if pre.asg and pre.asg.lifecycle_state == "InService":
@@ -286,6 +286,7 @@ def restore_instance(gw: Ec2Gateway, incident: Incident, rec: Recorder) -> list[
                 )
 
     facts = gw.describe_instance(iid)
+    responder_groups = _responder_groups(gw, incident, facts)
     current_enis = {e.eni_id: e for e in facts.enis}
     for eni in reversed(pre.enis):
         now = current_enis.get(eni.eni_id)
@@ -313,9 +314,9 @@ def verify_restored(gw: Ec2Gateway, incident: Incident) -> list[str]:
     """Every recorded attribute that does not equal its pre-state, named. Empty means restored."""
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
-    responder_groups = {a.id for a in incident.artifacts if a.kind == "security_group"}
     mismatches: list[str] = []
     facts = gw.describe_instance(pre.instance_id)
+    responder_groups = _responder_groups(gw, incident, facts)
     current = {e.eni_id: e for e in facts.enis}
     for eni in pre.enis:
         now = current.get(eni.eni_id)
