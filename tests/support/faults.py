@@ -23,7 +23,7 @@ THROTTLE_CODES = ("ThrottlingException", "RequestLimitExceeded", "TooManyRequest
 READ_PREFIXES = ("Describe", "Get", "List", "Head")
 
 
-class InjectedCrash(BaseException):  # noqa: N818 - a crash, not an error the code under test may catch
+class InjectedCrash(BaseException):
     """The process died here: nothing after this point ran, not even `except Exception` handlers."""
 
 

@@ -24,9 +24,9 @@ ATTACKER_IP = "198.51.100.23"
 
 def _waf_ip_set() -> str:
     wafv2 = client("wafv2", k.REGION)
-    return wafv2.create_ip_set(Name="blocklist", Scope="REGIONAL", IPAddressVersion="IPV4", Addresses=[])[
-        "Summary"
-    ]["ARN"]
+    return wafv2.create_ip_set(Name="blocklist", Scope="REGIONAL", IPAddressVersion="IPV4", Addresses=[])["Summary"][
+        "ARN"
+    ]
 
 
 def ec2_instance() -> Incident:
@@ -51,7 +51,9 @@ def iam_user() -> Incident:
 def iam_role() -> Incident:
     iam = client("iam")
     k.create_deny_all_policy(iam)
-    iam.create_role(RoleName="app-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    iam.create_role(
+        RoleName="app-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+    )
     iam.put_role_policy(RoleName="app-role", PolicyName="app", PolicyDocument=ALLOW)
     return k.plan_and_record(k.incident(ResourceType.IAM_ROLE, "app-role"), k.decision(iam_role={"deny_all": True}))
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-from moto import mock_aws
 
-from responder.adapters.aws import client, reset_clients
+from responder.adapters.aws import client
 from responder.adapters.iam import IamGateway
 from responder.domain import iam as dom
 from responder.models.common import ResourceType
@@ -151,29 +148,3 @@ def test_role_sessions_revoked_and_deny_all_when_asked(aws):
     assert k.verify_restored(inc) == []
     k.restore(inc, FULL)
     assert dom.capture_role(IamGateway(iam), "app-role") == before
-
-
-@given(
-    keys=st.lists(st.sampled_from(["Active", "Inactive"]), min_size=0, max_size=2),
-    attached=st.integers(min_value=0, max_value=10),
-    inline=st.integers(min_value=0, max_value=2),
-    widen=st.booleans(),
-    deny_all=st.booleans(),
-)
-def test_property_restore_of_contain_is_identity_for_users(keys, attached, inline, widen, deny_all):
-    reset_clients()
-    with mock_aws():
-        iam = client("iam")
-        k.create_deny_all_policy(iam)
-        ids = _user(iam, "prop-user", keys, attached=attached, inline=inline)
-        inc = k.plan_and_record(
-            k.incident(ResourceType.IAM_USER, "prop-user", access_key=ids[0] if ids else None),
-            k.decision(iam_user={"deactivate_keys": "all" if widen else "finding", "deny_all": deny_all}),
-        )
-        before = inc.pre_state
-        k.contain(inc)
-        assert k.verify(inc) == []
-        k.restore(inc, FULL)
-        assert k.verify_restored(inc, FULL) == []
-        assert dom.capture_user(IamGateway(iam), "prop-user") == before
-    reset_clients()

@@ -6,11 +6,8 @@ import json
 
 import pytest
 from botocore.exceptions import ClientError
-from hypothesis import given
-from hypothesis import strategies as st
-from moto import mock_aws
 
-from responder.adapters.aws import client, reset_clients
+from responder.adapters.aws import client
 from responder.adapters.s3 import PAB_KEYS, S3Gateway
 from responder.adapters.waf import WafGateway
 from responder.domain import s3 as dom
@@ -140,29 +137,6 @@ def test_bucket_failure_at_each_step_then_restore(aws, monkeypatch, failing):
     k.restore(inc)
     assert k.verify_restored(inc) == []
     assert dom.capture(S3Gateway(s3), "flaky") == before
-
-
-pab_configs = st.one_of(st.none(), st.fixed_dictionaries({key: st.booleans() for key in PAB_KEYS}))
-
-
-@given(
-    statements=st.integers(min_value=0, max_value=4),
-    pab=pab_configs,
-    ownership=st.sampled_from([None, "BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"]),
-)
-def test_property_restore_of_contain_is_identity_for_buckets(statements, pab, ownership):
-    reset_clients()
-    with mock_aws():
-        s3 = client("s3", "us-east-1")
-        _bucket(s3, "prop-bucket", statements=statements, pab=pab, ownership=ownership)
-        inc = k.plan_and_record(k.incident(ResourceType.S3_BUCKET, "prop-bucket"), k.decision())
-        before = inc.pre_state
-        k.contain(inc)
-        assert k.verify(inc) == []
-        k.restore(inc)
-        assert k.verify_restored(inc) == []
-        assert dom.capture(S3Gateway(s3), "prop-bucket") == before
-    reset_clients()
 
 
 # -- WAF --------------------------------------------------------------------------------------------
