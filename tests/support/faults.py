@@ -65,6 +65,7 @@ def throttle_response(request: Any, code: str) -> AWSResponse:
 class Call:
     index: int
     operation: str
+    service: str = ""
     attempts: int = 0
     throttled: int = 0
     ran: int = 0  # times moto actually executed it
@@ -95,12 +96,12 @@ class FaultInjector:
         return self
 
     def _handle(self, event_name: str, request: Any, run: Any) -> Any:
-        operation = event_name.rsplit(".", 1)[-1]
+        _, service, operation = event_name.split(".", 2)
         invocation = request.headers.get("amz-sdk-invocation-id")
         invocation = invocation.decode() if isinstance(invocation, bytes) else invocation
         call = self._by_invocation.get(invocation) if invocation else None
         if call is None:
-            call = Call(index=len(self.calls), operation=operation)
+            call = Call(index=len(self.calls), operation=operation, service=service)
             self.calls.append(call)
             if invocation:
                 self._by_invocation[invocation] = call
@@ -122,3 +123,11 @@ class FaultInjector:
 
     def mutating(self) -> list[str]:
         return [op for op in self.executed() if is_mutating(op)]
+
+    def resource_mutations(self) -> list[str]:
+        """Mutating calls executed on anything but the responder's own state (DynamoDB)."""
+        return [
+            f"{c.service}.{c.operation}"
+            for c in self.calls
+            if c.ran and is_mutating(c.operation) and c.service != "dynamodb"
+        ]

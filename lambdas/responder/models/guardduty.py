@@ -13,6 +13,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from responder.models.common import AccountId, Region
 
+# Identifiers are checked at the edge, so that nothing hostile reaches an AWS call or a log line as a
+# resource name. The patterns follow the services' own rules, and admit GuardDuty's sample findings
+# (`i-99999999`, `GeneratedFindingUserName`), which triage then skips as samples.
+INSTANCE_ID = r"^i-[0-9a-f]{8,17}$"
+ACCESS_KEY_ID = r"^[A-Za-z0-9]{1,128}$"
+PRINCIPAL_ID = r"^[A-Za-z0-9_+=,.@:-]{1,256}$"
+IAM_NAME = r"^[A-Za-z0-9_+=,.@-]{1,128}$"
+BUCKET_NAME = r"^[A-Za-z0-9][A-Za-z0-9.\-_]{1,253}[A-Za-z0-9]$"
+
 
 class _GdModel(BaseModel):
     model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
@@ -43,7 +52,7 @@ class GdInstanceProfile(_GdModel):
 
 
 class GdInstanceDetails(_GdModel):
-    instance_id: str = Field(alias="instanceId", min_length=1, max_length=64)
+    instance_id: str = Field(alias="instanceId", pattern=INSTANCE_ID)
     instance_type: str | None = Field(default=None, alias="instanceType")
     instance_state: str | None = Field(default=None, alias="instanceState")
     availability_zone: str | None = Field(default=None, alias="availabilityZone")
@@ -53,15 +62,15 @@ class GdInstanceDetails(_GdModel):
 
 
 class GdAccessKeyDetails(_GdModel):
-    access_key_id: str | None = Field(default=None, alias="accessKeyId")
-    principal_id: str | None = Field(default=None, alias="principalId")
-    user_name: str | None = Field(default=None, alias="userName")
+    access_key_id: str | None = Field(default=None, alias="accessKeyId", pattern=ACCESS_KEY_ID)
+    principal_id: str | None = Field(default=None, alias="principalId", pattern=PRINCIPAL_ID)
+    user_name: str | None = Field(default=None, alias="userName", pattern=IAM_NAME)
     user_type: str | None = Field(default=None, alias="userType")
 
 
 class GdS3Bucket(_GdModel):
     arn: str | None = None
-    name: str = Field(min_length=3, max_length=63)
+    name: str = Field(pattern=BUCKET_NAME)
 
 
 class GdResource(_GdModel):
