@@ -15,7 +15,7 @@ import json
 from datetime import UTC, datetime
 
 from responder.adapters.iam import IamGateway, PolicyLimitExceeded, Principal
-from responder.domain.recorder import Recorder
+from responder.domain.recorder import KEEP_OPERATOR_CHANGE, Recorder, kept_attributes
 from responder.models.incident import (
     AccessKeyState,
     IamRolePreState,
@@ -183,7 +183,10 @@ def _restore_policies(
     gw: IamGateway, kind: Principal, name: str, pre_attached: list[str], pre_inline: list[str],
     deny_all_arn: str, options: RestoreOptions, rec: Recorder, report: list[str],
 ) -> None:  # fmt: skip
-    if deny_all_arn in gw.attached(kind, name) and deny_all_arn not in pre_attached:
+    """Remove what the responder added. Policies an operator attached, detached, added or deleted after
+    containment are left as they are and reported, never silently reverted."""
+    attached = gw.attached(kind, name)
+    if deny_all_arn in attached and deny_all_arn not in pre_attached:
         gw.detach(kind, name, deny_all_arn)
         rec.applied("detach_deny_all", name)
     inline = gw.inline(kind, name)
@@ -198,6 +201,22 @@ def _restore_policies(
             report.append(
                 f"{kind} {name}: session revocation kept (it only denies sessions issued before containment); "
                 "restore with lift_session_revocation to remove it"
+            )
+    ours = {deny_all_arn, DENY_ALL_INLINE, REVOKE_SESSIONS}
+    for attribute, now, before in (
+        ("attached_policies", attached, pre_attached),
+        ("inline_policies", inline, pre_inline),
+    ):
+        added = sorted(set(now) - set(before) - ours)
+        removed = sorted(set(before) - set(now) - ours)
+        if added or removed:
+            rec.skipped(
+                KEEP_OPERATOR_CHANGE, name, attribute=attribute, added=",".join(added), removed=",".join(removed)
+            )
+            changes = [f"added {', '.join(added)}" if added else "", f"removed {', '.join(removed)}" if removed else ""]
+            report.append(
+                f"{kind} {name}: {attribute.replace('_', ' ')} changed after containment "
+                f"({'; '.join(c for c in changes if c)}); kept as the operator left them"
             )
 
 
@@ -222,22 +241,35 @@ def restore_user(
             f"access key(s) {', '.join(kept)} stay inactive, as AWS advises for compromised keys; "
             "restore with reactivate_keys to reactivate them"
         )
+    known = {key.access_key_id for key in pre.keys}
+    for key_id in sorted(known - set(current)):
+        rec.skipped(KEEP_OPERATOR_CHANGE, user, attribute=f"keys[{key_id}]")
+        report.append(f"access key {key_id} was deleted after containment; nothing to restore")
+    for key_id in sorted(set(current) - known):
+        report.append(f"access key {key_id} was created after containment ({current[key_id]}); left as it is")
     _restore_policies(gw, "user", user, pre.attached_policies, pre.inline_policies, deny_all_arn, options, rec, report)
     return report
 
 
 def _verify_policies(
-    gw: IamGateway, kind: Principal, name: str, pre_attached: list[str], pre_inline: list[str], options: RestoreOptions
-) -> list[str]:
+    gw: IamGateway, kind: Principal, name: str, pre_attached: list[str], pre_inline: list[str],
+    deny_all_arn: str, options: RestoreOptions, kept: set[str],
+) -> list[str]:  # fmt: skip
     mismatches: list[str] = []
     attached = gw.attached(kind, name)
-    if sorted(attached) != sorted(pre_attached):
+    if deny_all_arn in attached and deny_all_arn not in pre_attached:
+        mismatches.append(f"attached_policies: the responder's {deny_all_arn} is still attached")
+    elif "attached_policies" not in kept and sorted(attached) != sorted(pre_attached):
         mismatches.append(f"attached_policies: expected {sorted(pre_attached)}, found {sorted(attached)}")
     inline = gw.inline(kind, name)
     expected = set(pre_inline)
     if not options.lift_session_revocation and REVOKE_SESSIONS in inline:
         expected.add(REVOKE_SESSIONS)  # kept on purpose, and reported
-    if set(inline) != expected:
+    ours = {DENY_ALL_INLINE} | ({REVOKE_SESSIONS} if options.lift_session_revocation else set())
+    left = sorted((set(inline) & ours) - set(pre_inline))
+    if left:
+        mismatches.append(f"inline_policies: the responder's {', '.join(left)} still in place")
+    elif "inline_policies" not in kept and set(inline) != expected:
         mismatches.append(f"inline_policies: expected {sorted(expected)}, found {sorted(inline)}")
     return mismatches
 
@@ -245,12 +277,16 @@ def _verify_policies(
 def verify_user_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions) -> list[str]:
     pre = incident.pre_state
     assert isinstance(pre, IamUserPreState)
-    mismatches = _verify_policies(gw, "user", pre.user_name, pre.attached_policies, pre.inline_policies, options)
+    kept = kept_attributes(incident)
+    mismatches = _verify_policies(
+        gw, "user", pre.user_name, pre.attached_policies, pre.inline_policies, deny_all_arn, options, kept
+    )
     current = dict(gw.access_keys(pre.user_name))
     for key in pre.keys:
         now = current.get(key.access_key_id)
         if now is None:
-            mismatches.append(f"keys[{key.access_key_id}]: no longer exists")
+            if f"keys[{key.access_key_id}]" not in kept:
+                mismatches.append(f"keys[{key.access_key_id}]: no longer exists")
         elif now != key.status and not (key.status == "Active" and now == "Inactive" and not options.reactivate_keys):
             mismatches.append(f"keys[{key.access_key_id}].status: expected {key.status}, found {now}")
     return mismatches
@@ -327,7 +363,10 @@ def restore_role(
     return report
 
 
-def verify_role_restored(gw: IamGateway, incident: Incident, options: RestoreOptions) -> list[str]:
+def verify_role_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions) -> list[str]:
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
-    return _verify_policies(gw, "role", pre.role_name, pre.attached_policies, pre.inline_policies, options)
+    return _verify_policies(
+        gw, "role", pre.role_name, pre.attached_policies, pre.inline_policies, deny_all_arn, options,
+        kept_attributes(incident),
+    )  # fmt: skip

@@ -223,7 +223,7 @@ def verify_restored(gws: Gateways, incident: Incident, settings: Settings, optio
     if kind is ResourceType.IAM_USER:
         return iam.verify_user_restored(gws.iam(incident), incident, settings.deny_all_arn(incident), options)
     if kind is ResourceType.IAM_ROLE:
-        return iam.verify_role_restored(gws.iam(incident), incident, options)
+        return iam.verify_role_restored(gws.iam(incident), incident, settings.deny_all_arn(incident), options)
     if kind is ResourceType.S3_BUCKET:
         return s3.verify_bucket_restored(gws.s3(incident), incident)
     return []

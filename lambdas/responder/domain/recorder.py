@@ -6,6 +6,14 @@ from dataclasses import dataclass, field
 
 from responder.models.incident import ActionStatus, AppliedAction, Artifact, ArtifactKind, Incident, TimelineEntry
 
+# A restore step that left an attribute as an operator changed it after containment (reported).
+KEEP_OPERATOR_CHANGE = "keep_operator_change"
+
+
+def kept_attributes(incident: Incident) -> set[str]:
+    """The attributes restore kept as an operator changed them after containment."""
+    return {a.detail.get("attribute", "") for a in incident.actions if a.action == KEEP_OPERATOR_CHANGE}
+
 
 @dataclass
 class Recorder:

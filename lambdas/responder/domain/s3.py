@@ -10,10 +10,11 @@ each where none existed before.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from responder.adapters.s3 import PAB_KEYS, S3Gateway
-from responder.domain.recorder import Recorder
+from responder.domain.recorder import KEEP_OPERATOR_CHANGE, Recorder, kept_attributes
 from responder.models.incident import Incident, Plan, PlannedAction, ResourceImpact, S3PreState
 from responder.models.preferences import S3Options
 
@@ -152,38 +153,78 @@ def verify_bucket(gw: S3Gateway, incident: Incident, options: S3Options) -> list
 
 
 def restore_bucket(gw: S3Gateway, incident: Incident, rec: Recorder) -> list[str]:
-    """Reverse order: the policy first (it is what could lock the restore out), then ownership, then BPA."""
+    """Undo what the responder changed, in reverse order: the policy first (it is what could lock the
+    restore out), then ownership, then Block Public Access.
+
+    Each attribute goes back to its pre-state when it still holds what the responder set. When an
+    operator changed it after containment, their change is kept, the responder's own part (the deny
+    statement) is removed, and the report says so: an operator's change is never silently discarded.
+    """
     pre = incident.pre_state
     assert isinstance(pre, S3PreState)
     bucket = pre.bucket
     report: list[str] = []
     current = gw.policy(bucket)
-    if current is not None and not _same_policy(current, pre.policy):
-        if pre.policy is None:
-            gw.delete_policy(bucket)
-        else:
-            gw.put_policy(bucket, pre.policy)
-        rec.applied("restore_policy", bucket, existed=str(pre.policy is not None).lower())
-        if not has_deny(current):
-            report.append(
-                f"bucket {bucket}: the policy had been changed after containment; the pre-containment policy was put back"
-            )
-    elif current is None and pre.policy is not None:
-        gw.put_policy(bucket, pre.policy)
-        rec.applied("restore_policy", bucket, existed="true")
-    if gw.ownership_controls(bucket) != pre.ownership_controls:
-        if pre.ownership_controls is None:
-            gw.delete_ownership_controls(bucket)
-        else:
-            gw.put_ownership_controls(bucket, pre.ownership_controls)
-        rec.applied("restore_ownership_controls", bucket)
-    if gw.public_access_block(bucket) != pre.public_access_block:
-        if pre.public_access_block is None:
-            gw.delete_public_access_block(bucket)
-        else:
-            gw.put_public_access_block(bucket, pre.public_access_block)
-        rec.applied("restore_public_access_block", bucket)
+    without = without_deny(current)
+    if _same_policy(without, pre.policy):
+        if not _same_policy(current, pre.policy):
+            if pre.policy is None:
+                gw.delete_policy(bucket)
+            else:
+                gw.put_policy(bucket, pre.policy)
+            rec.applied("restore_policy", bucket, existed=str(pre.policy is not None).lower())
+    else:
+        if has_deny(current):
+            if without is None:
+                gw.delete_policy(bucket)
+            else:
+                gw.put_policy(bucket, without)
+            rec.applied("remove_deny_statement", bucket)
+        _kept(rec, report, bucket, "policy", "its policy was changed after containment; kept that version"
+              + (" without the responder's deny statement" if has_deny(current) else ""))  # fmt: skip
+    _restore_setting(gw.ownership_controls(bucket), pre.ownership_controls, ACLS_OFF, "ownership_controls",
+                     lambda: gw.delete_ownership_controls(bucket) if pre.ownership_controls is None
+                     else gw.put_ownership_controls(bucket, pre.ownership_controls),
+                     bucket, rec, report)  # fmt: skip
+    _restore_setting(gw.public_access_block(bucket), pre.public_access_block, ALL_BLOCKED, "public_access_block",
+                     lambda: gw.delete_public_access_block(bucket) if pre.public_access_block is None
+                     else gw.put_public_access_block(bucket, pre.public_access_block),
+                     bucket, rec, report)  # fmt: skip
     return report
+
+
+def _restore_setting(
+    current: object, pre: object, responder_value: object, attribute: str, put_back: Callable[[], object],
+    bucket: str, rec: Recorder, report: list[str],
+) -> None:  # fmt: skip
+    if current == pre:
+        return
+    if current == responder_value:
+        put_back()
+        rec.applied(f"restore_{attribute}", bucket)
+    else:
+        _kept(rec, report, bucket, attribute, f"{attribute} was changed after containment to {current}; kept")
+
+
+def _kept(rec: Recorder, report: list[str], bucket: str, attribute: str, what: str) -> None:
+    rec.skipped(KEEP_OPERATOR_CHANGE, bucket, attribute=attribute)
+    report.append(f"bucket {bucket}: {what}")
+
+
+def without_deny(policy: str | None) -> str | None:
+    """The policy without the responder's deny statement; None when nothing else is left."""
+    if policy is None:
+        return None
+    doc = json.loads(policy)
+    statements = doc.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    kept = [st for st in statements if not (isinstance(st, dict) and st.get("Sid") == DENY_SID)]
+    if not kept:
+        return None
+    if len(kept) == len(statements):
+        return policy
+    doc["Statement"] = kept
+    return json.dumps(doc)
 
 
 def _same_policy(a: str | None, b: str | None) -> bool:
@@ -193,16 +234,21 @@ def _same_policy(a: str | None, b: str | None) -> bool:
 
 
 def verify_bucket_restored(gw: S3Gateway, incident: Incident) -> list[str]:
+    """Every attribute the responder changed that is not back, named. An attribute restore kept because an
+    operator changed it after containment is checked only for what the responder owns in it."""
     pre = incident.pre_state
     assert isinstance(pre, S3PreState)
+    kept = kept_attributes(incident)
     mismatches: list[str] = []
     policy = gw.policy(pre.bucket)
-    if not _same_policy(policy, pre.policy):
+    if has_deny(policy):
+        mismatches.append("policy: the responder's deny statement is still in place")
+    elif "policy" not in kept and not _same_policy(policy, pre.policy):
         mismatches.append(f"policy: expected {pre.policy!r}, found {policy!r}")
     pab = gw.public_access_block(pre.bucket)
-    if pab != pre.public_access_block:
+    if "public_access_block" not in kept and pab != pre.public_access_block:
         mismatches.append(f"public_access_block: expected {pre.public_access_block}, found {pab}")
     owner = gw.ownership_controls(pre.bucket)
-    if owner != pre.ownership_controls:
+    if "ownership_controls" not in kept and owner != pre.ownership_controls:
         mismatches.append(f"ownership_controls: expected {pre.ownership_controls}, found {owner}")
     return mismatches
