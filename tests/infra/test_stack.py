@@ -161,6 +161,32 @@ def test_each_function_has_its_own_role(synthesized):
         assert fn["Properties"]["TracingConfig"]["Mode"] == "Active"
 
 
+def _asset_dir(assembly, function: dict) -> Path:
+    digest = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    return Path(assembly.directory) / f"asset.{digest}"
+
+
+def test_each_function_asset_holds_only_the_modules_its_handler_imports(synthesized):
+    template, assembly = synthesized
+    functions = template.find_resources("AWS::Lambda::Function")
+    seen = set()
+    for fn in functions.values():
+        handler_module = fn["Properties"]["Handler"].rpartition(".")[0]
+        asset = _asset_dir(assembly, fn)
+        files = {p.relative_to(asset).as_posix() for p in asset.rglob("*.py")}
+        assert handler_module.replace(".", "/") + ".py" in files
+        other_handlers = {
+            f for f in files if f.startswith("responder/handlers/") and not f.split("/")[-1].startswith("_")
+        }
+        assert other_handlers == {handler_module.replace(".", "/") + ".py"}, handler_module
+        assert not any(part in f for f in files for part in ("__pycache__", "requirements.txt"))
+        seen.add(handler_module)
+    approval = next(f for f in functions.values() if "approval_api" in f["Properties"]["Handler"])
+    approval_files = {p.name for p in _asset_dir(assembly, approval).rglob("*.py")}
+    assert "guardduty.py" not in approval_files and "cfn.py" not in approval_files
+    assert len(seen) == 12  # 14 functions; the three restore steps share one module
+
+
 def test_mutating_permissions_are_scoped(synthesized):
     template, _ = synthesized
     mutating = (
