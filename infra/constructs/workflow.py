@@ -311,9 +311,10 @@ class Workflows(Construct):
         kinds = ["network-interface", "security-group", "instance"] + (["vpc", "volume"] if containing else [])
         fn.acknowledge_resources(
             [f"arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:{kind}/*" for kind in kinds]
-            + (["arn:<AWS::Partition>:ec2:*::snapshot/*"] if containing else []),
-            "The instance, its network interfaces and volumes are named by findings at run time, in any "
-            "region; group rule changes are limited to groups tagged responder:managed=true, and new groups "
+            + (["arn:<AWS::Partition>:ec2:*::snapshot/*"] if containing else [])
+            + ["arn:<AWS::Partition>:autoscaling:*:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*"],
+            "The instance, its network interfaces, volumes and Auto Scaling group are named by findings at run "
+            "time, in any region; group rule changes are limited to groups tagged responder:managed=true, and new groups "
             "and snapshots must carry that tag.",
         )
         fn.allow(EC2_READ, ["*"])
@@ -323,8 +324,10 @@ class Workflows(Construct):
             [f"{arn}:network-interface/*", f"{arn}:security-group/*", f"{arn}:instance/*"],
         )
         fn.allow(["ec2:ModifyInstanceAttribute"], [f"{arn}:instance/*"])
+        # Standby takes the group's ARN; the group is found at run time, so any group of this account.
+        asg = f"arn:{stack.partition}:autoscaling:*:{stack.account}:autoScalingGroup:*:autoScalingGroupName/*"
         if containing:
-            fn.allow(["autoscaling:EnterStandby"], ["*"])
+            fn.allow(["autoscaling:EnterStandby"], [asg])
             fn.allow(
                 ["ec2:CreateSecurityGroup"],
                 [f"{arn}:security-group/*"],
@@ -353,7 +356,7 @@ class Workflows(Construct):
                 {"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateSnapshot"]}},
             )
         else:
-            fn.allow(["autoscaling:ExitStandby"], ["*"])
+            fn.allow(["autoscaling:ExitStandby"], [asg])
 
     def _task(
         self,
