@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system demo test test-fast lint format bench synth clean
+.PHONY: setup system demo test test-fast lint checkov format bench synth clean
 
 $(STAMP): pyproject.toml lambdas/requirements.txt
 	@scripts/ensure-system.sh
@@ -35,6 +35,18 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy lambdas/responder infra responder_cli app.py
+
+## checkov on the synthesized template; every finding is triaged per resource (README "Reliability").
+CHECKOV := .build/checkov-venv
+$(CHECKOV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV)
+	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
+	@touch $@
+
+checkov: setup $(CHECKOV)/.installed
+	rm -rf .build/checkov && mkdir -p .build/checkov
+	$(PY) -c "import json; from infra.synth import synth_template; t, _ = synth_template({}, '.build/checkov/cdk.out'); open('.build/checkov/template.json', 'w').write(json.dumps(t))"
+	$(CHECKOV)/bin/checkov --framework cloudformation --compact --quiet -f .build/checkov/template.json
 
 format: setup
 	$(VENV)/bin/ruff format .

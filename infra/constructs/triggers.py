@@ -9,7 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.nag import acknowledge
+from infra.nag import acknowledge, checkov_skip
 
 
 class Triggers(Construct):
@@ -23,6 +23,8 @@ class Triggers(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(14),
         )
+        checkov_skip(self.dead_letters, "CKV_AWS_27", "Encrypted with SQS-managed keys (SqsManagedSseEnabled); "
+                     "checkov recognises only a KMS key id.")  # fmt: skip
         acknowledge(
             self.dead_letters,
             "AwsSolutions-SQS3",

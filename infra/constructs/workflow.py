@@ -19,7 +19,7 @@ from constructs import Construct
 
 from infra.config import ResponderConfig
 from infra.constructs.function import ResponderFunction
-from infra.nag import acknowledge
+from infra.nag import LOGS_AWS_MANAGED, acknowledge, checkov_skip
 
 LAMBDA_TRANSIENT = [
     "Lambda.ServiceException",
@@ -390,9 +390,11 @@ class Workflows(Construct):
         return task
 
     def _log_group(self, name: str) -> logs.LogGroup:
-        return logs.LogGroup(
+        group = logs.LogGroup(
             self, f"{name}Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
+        checkov_skip(group, "CKV_AWS_158", LOGS_AWS_MANAGED)
+        return group
 
     def _machine(self, name: str, definition: sfn.IChainable, timeout: Duration) -> sfn.StateMachine:
         machine = sfn.StateMachine(
