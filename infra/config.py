@@ -23,6 +23,13 @@ class ResponderConfig(BaseModel):
     protected_arns: list[str] = Field(default_factory=list)
     isolation_mode: Literal["two_step", "direct"] = "two_step"
     break_glass_arns: list[str] = Field(default_factory=list)
+    # Security Hub: rules on imported (ASFF) and v2 (OCSF) findings, and the "Contain resource" custom
+    # action. Creating the custom action needs Security Hub enabled in the account and region.
+    security_hub: bool = True
+    # Many accounts: the role the responder assumes in member accounts (MemberRoleStack), and the
+    # ExternalId it presents. Without an ExternalId, findings from other accounts fail with that reason.
+    member_role_name: str = Field(default="ContainmentResponderMember", pattern=r"^[\w+=,.@-]{1,64}$")
+    member_external_id: str | None = Field(default=None, min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$")
 
     @field_validator("protected_arns", "break_glass_arns", mode="before")
     @classmethod
@@ -42,6 +49,13 @@ class ResponderConfig(BaseModel):
                 raise ValueError(f"{arn!r} is not an ARN (globs with * are allowed)")
         return value
 
+    @field_validator("security_hub", mode="before")
+    @classmethod
+    def _bool(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return value
+
     @field_validator("isolation_mode", mode="before")
     @classmethod
     def _mode(cls, value: Any) -> Any:
@@ -59,6 +73,9 @@ CONTEXT_KEYS = {
     "protectedArns": "protected_arns",
     "isolationMode": "isolation_mode",
     "breakGlassArns": "break_glass_arns",
+    "securityHub": "security_hub",
+    "memberRoleName": "member_role_name",
+    "memberExternalId": "member_external_id",
 }
 
 

@@ -46,7 +46,7 @@ class ResponderStack(Stack):
             ),
         )
         approval.handler.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], [workflows.containment_arn])
-        Triggers(self, "Triggers", containment=workflows.containment)
+        Triggers(self, "Triggers", containment=workflows.containment, layer=layer, security_hub=config.security_hub)
         DefaultPreferences(self, "Onboarding", layer=layer, table=state.preferences)
 
         outputs = {

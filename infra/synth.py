@@ -10,6 +10,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from infra.config import from_context
+from infra.member_stack import MemberRoleStack
 from infra.stack import ResponderStack
 
 
@@ -23,6 +24,15 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
         config=config,
         description="Containment responder: reversible incident containment for GuardDuty findings",
         synthesizer=cdk.DefaultStackSynthesizer(generate_bootstrap_version_rule=True),
+    )
+    MemberRoleStack(
+        app,
+        f"{config.stack_name}MemberRole",
+        responder_stack_name=config.stack_name,
+        member_role_name=config.member_role_name,
+        description="Containment responder member role: deploy in each member account (or by StackSet)",
+        # Standalone template: no assets and no bootstrap stack needed, so a StackSet can deploy it.
+        synthesizer=cdk.BootstraplessSynthesizer(),
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return app, stack

@@ -8,9 +8,10 @@ from typing import Any
 
 import yaml
 
+from responder.domain.findings import findings_of
 from responder.domain.preferences import InvalidPreferences, explain, rules_from_documents
-from responder.domain.triage import route
 from responder.models.common import ResourceType
+from responder.models.events import parse_event
 from responder.models.guardduty import GuardDutyEvent
 from responder.models.preferences import MatchFacts, Rule
 
@@ -48,19 +49,24 @@ def dump_rules(rules: list[Rule], fmt: str) -> str:
 
 
 def facts_for_event(path: str, tags: dict[str, str] | None = None) -> MatchFacts:
-    event = GuardDutyEvent.model_validate(load_file(path))
-    finding = event.detail
-    target = route(finding)
-    resource_type = target.type if not isinstance(target, str) else ResourceType.OTHER
+    """The facts a rule is matched against, from a saved event: GuardDuty, Security Hub or v2 (the first
+    finding of a Security Hub event)."""
+    parsed = parse_event(load_file(path))
+    finding = findings_of(parsed)[0]
     found_tags = tags
-    if found_tags is None and finding.resource.instance_details:
-        found_tags = {t.key: t.value for t in finding.resource.instance_details.tags}
+    if (
+        found_tags is None
+        and isinstance(parsed.event, GuardDutyEvent)
+        and parsed.event.detail.resource.instance_details
+    ):
+        found_tags = {t.key: t.value for t in parsed.event.detail.resource.instance_details.tags}
     return MatchFacts(
-        resource_type=resource_type,
+        resource_type=finding.target.type if finding.target else ResourceType.OTHER,
         finding_type=finding.type,
         severity=finding.severity,
-        account=finding.account_id,
+        account=finding.account,
         tags=found_tags or {},
+        source=finding.source,
     )
 
 

@@ -30,7 +30,29 @@ FUNCTION_CHECKOV_TRIAGE = {
 }
 
 
-class ResponderFunction(Construct):
+class Grants:
+    """Adds least-privilege statements to `self.role`, and cdk-nag acknowledgments for its wildcards."""
+
+    role: iam.Role
+
+    def allow(self, actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=actions, resources=resources, conditions=dict(conditions) if conditions else None
+            )
+        )
+
+    def acknowledge_resources(self, resources: list[str], reason: str) -> None:
+        for resource in resources:
+            acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+
+
+class RoleGrants(Grants):
+    def __init__(self, role: iam.Role) -> None:
+        self.role = role
+
+
+class ResponderFunction(Construct, Grants):
     """A function of the responder. Its role starts with only its own log group; its code asset holds only
     the modules its handler imports."""
 
@@ -45,6 +67,7 @@ class ResponderFunction(Construct):
         description: str,
         timeout_s: int = 60,
         memory_mb: int = 512,
+        role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -54,6 +77,8 @@ class ResponderFunction(Construct):
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            # A fixed name where member accounts must trust exactly this role (MemberRoleStack).
+            role_name=role_name,
             description=f"containment responder: {description}",
         )
         self.function = lambda_.Function(
@@ -90,13 +115,6 @@ class ResponderFunction(Construct):
             "support no resource-level permissions; no mutating action is granted on '*'.",
         )
 
-    def allow(self, actions: list[str], resources: list[str], conditions: Mapping[str, Any] | None = None) -> None:
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=actions, resources=resources, conditions=dict(conditions) if conditions else None
-            )
-        )
-
     def use_table(self, table: ddb.ITable, write: bool) -> None:
         """Item-level access to the table itself (not its indexes): what the handlers call, no more."""
         actions = ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query"]
@@ -112,7 +130,3 @@ class ResponderFunction(Construct):
     def publish_to(self, topic: sns.ITopic, key: kms.IKey) -> None:
         self.allow(["sns:Publish"], [topic.topic_arn])
         self.allow(["kms:GenerateDataKey", "kms:Decrypt"], [key.key_arn])
-
-    def acknowledge_resources(self, resources: list[str], reason: str) -> None:
-        for resource in resources:
-            acknowledge(self.role, f"AwsSolutions-IAM5[Resource::{resource}]", reason)

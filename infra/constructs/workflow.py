@@ -19,6 +19,12 @@ from constructs import Construct
 
 from infra.config import ResponderConfig
 from infra.constructs.function import ResponderFunction
+from infra.constructs.permissions import (
+    EC2_READ,
+    grant_ec2_write,
+    grant_principal_and_bucket_writes,
+    grant_reads,
+)
 from infra.nag import LOGS_AWS_MANAGED, acknowledge, checkov_skip
 
 LAMBDA_TRANSIENT = [
@@ -31,32 +37,16 @@ LAMBDA_TRANSIENT = [
 # Raised by the handlers for conditions worth another try (optimistic-lock contention).
 RETRYABLE = ["ConcurrentUpdate"]
 
-IAM_READ = [
-    "iam:ListAccessKeys",
-    "iam:ListAttachedUserPolicies",
-    "iam:ListAttachedRolePolicies",
-    "iam:ListUserPolicies",
-    "iam:ListRolePolicies",
-    "iam:ListUserTags",
-    "iam:ListRoleTags",
-    "iam:GetRole",
-]
-S3_READ = [
-    "s3:GetBucketPolicy",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketOwnershipControls",
-    "s3:GetBucketTagging",
-]
-EC2_READ = [
-    "ec2:DescribeInstances",
-    "ec2:DescribeInstanceAttribute",
-    "ec2:DescribeNetworkInterfaces",
-    "ec2:DescribeSecurityGroups",
-    "ec2:DescribeSnapshots",
-    "autoscaling:DescribeAutoScalingInstances",
-    "autoscaling:DescribeAutoScalingGroups",
-]
-MANAGED = {"StringEquals": {"aws:ResourceTag/responder:managed": "true"}}
+
+# The functions that read or change resources, and so may act in member accounts through the member role.
+MEMBER_CALLERS = ("Triage", "Plan", "Contain", "Verify", "RestoreApply", "RestoreVerify")
+# The functions that write incident state changes back to Security Hub.
+WRITE_BACK_CALLERS = ("RequestApproval", "Notify", "Finalize", "RestoreVerify")
+
+
+def member_caller_role_name(stack_name: str, function: str) -> str:
+    """The fixed role name of a function that member accounts trust: `<stack>-<function>`."""
+    return f"{stack_name}-{function}"[:64]
 
 
 @dataclass(frozen=True)
@@ -174,13 +164,15 @@ class Workflows(Construct):
             300,
         )
         contain.use_table(inputs.incidents, write=True)
-        self._grant_ec2_write(contain, containing=True)
-        self._grant_principal_and_bucket_writes(contain, containing=True)
+        grant_ec2_write(contain, self, containing=True)
+        grant_principal_and_bucket_writes(
+            contain, self, self.deny_all.managed_policy_arn, stack.stack_name, containing=True
+        )
 
         verify = self._fn("Verify", "responder.handlers.verify.handler", "verify containment", containment_env)
         verify.use_table(inputs.incidents, write=True)
         verify.allow(EC2_READ, ["*"])
-        self._grant_reads(verify)
+        grant_reads(verify, self)
 
         notify = self._fn("Notify", "responder.handlers.notify.handler", "email outcomes", {**table_env, **topic_env})
         notify.use_table(inputs.incidents, write=False)
@@ -205,14 +197,16 @@ class Workflows(Construct):
             300,
         )
         restore_apply.use_table(inputs.incidents, write=True)
-        self._grant_ec2_write(restore_apply, containing=False)
-        self._grant_principal_and_bucket_writes(restore_apply, containing=False)
+        grant_ec2_write(restore_apply, self, containing=False)
+        grant_principal_and_bucket_writes(
+            restore_apply, self, self.deny_all.managed_policy_arn, stack.stack_name, containing=False
+        )
         restore_verify = self._fn(
             "RestoreVerify", "responder.handlers.restore.verify", "verify restore", containment_env
         )
         restore_verify.use_table(inputs.incidents, write=True)
         restore_verify.allow(EC2_READ, ["*"])
-        self._grant_reads(restore_verify)
+        grant_reads(restore_verify, self)
 
         self.containment = self._containment_machine(cfg)
         self.restore = self._restore_machine()
@@ -231,6 +225,16 @@ class Workflows(Construct):
         env: dict[str, str],
         timeout_s: int = 60,
     ) -> ResponderFunction:
+        stack = Stack.of(self)
+        cfg = self._inputs.config
+        member = name in MEMBER_CALLERS
+        if member:
+            env = {
+                **env,
+                "RESPONDER_ACCOUNT_ID": stack.account,
+                "MEMBER_ROLE_NAME": cfg.member_role_name,
+                **({"MEMBER_EXTERNAL_ID": cfg.member_external_id} if cfg.member_external_id else {}),
+            }
         fn = ResponderFunction(
             self._function_scope,
             name,
@@ -239,124 +243,25 @@ class Workflows(Construct):
             environment=env,
             description=description,
             timeout_s=timeout_s,
+            role_name=member_caller_role_name(stack.stack_name, name) if member else None,
         )
+        if member and cfg.member_external_id:
+            fn.allow(["sts:AssumeRole"], [f"arn:{stack.partition}:iam::*:role/{cfg.member_role_name}"])
+            fn.acknowledge_resources(
+                [f"arn:<AWS::Partition>:iam::*:role/{cfg.member_role_name}"],
+                "The member role has one name in every member account; the account is the finding's.",
+            )
+        if name in WRITE_BACK_CALLERS and cfg.security_hub:
+            fn.allow(
+                ["securityhub:BatchUpdateFindings"],
+                [f"arn:{stack.partition}:securityhub:{stack.region}:{stack.account}:hub/default"],
+            )
         self.functions[name] = fn
         return fn
 
     def _iam_arn(self, resource: str) -> str:
         stack = Stack.of(self)
         return f"arn:{stack.partition}:iam::{stack.account}:{resource}"
-
-    def _grant_reads(self, fn: ResponderFunction) -> None:
-        stack = Stack.of(self)
-        fn.allow(IAM_READ, [self._iam_arn("user/*"), self._iam_arn("role/*")])
-        fn.allow(S3_READ, [f"arn:{stack.partition}:s3:::*"])
-        fn.allow(["wafv2:GetIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"])
-        fn.acknowledge_resources(
-            [
-                "arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*",
-                "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
-                "arn:<AWS::Partition>:s3:::*",
-                "arn:<AWS::Partition>:wafv2:*:<AWS::AccountId>:*/ipset/*/*",
-            ],
-            "The users, roles, buckets and WAF IP sets are named by findings and preferences at run time; "
-            "these statements only read their configuration.",
-        )
-
-    def _grant_principal_and_bucket_writes(self, fn: ResponderFunction, containing: bool) -> None:
-        """IAM, S3 and WAF changes, limited to the responder's deny-all policy where IAM allows it, and
-        never on the responder's own roles."""
-        stack = Stack.of(self)
-        principals = [self._iam_arn("user/*"), self._iam_arn("role/*")]
-        attach = (
-            ["iam:AttachUserPolicy", "iam:AttachRolePolicy"]
-            if containing
-            else ["iam:DetachUserPolicy", "iam:DetachRolePolicy"]
-        )
-        fn.allow(attach, principals, {"ArnEquals": {"iam:PolicyARN": self.deny_all.managed_policy_arn}})
-        inline = (
-            ["iam:PutUserPolicy", "iam:PutRolePolicy"]
-            if containing
-            else ["iam:DeleteUserPolicy", "iam:DeleteRolePolicy"]
-        )
-        fn.allow(inline, principals)
-        fn.allow(["iam:UpdateAccessKey"], [self._iam_arn("user/*")])
-        bucket_writes = (
-            ["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls"]
-            if containing
-            else [
-                "s3:PutBucketPolicy",
-                "s3:DeleteBucketPolicy",
-                "s3:PutBucketPublicAccessBlock",
-                "s3:PutBucketOwnershipControls",
-            ]
-        )
-        fn.allow(bucket_writes, [f"arn:{stack.partition}:s3:::*"])
-        fn.allow(
-            ["wafv2:GetIPSet", "wafv2:UpdateIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"]
-        )
-        # Invariant: the responder never changes its own roles, whatever a finding says.
-        fn.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                effect=iam.Effect.DENY,
-                actions=["iam:Attach*", "iam:Detach*", "iam:Put*", "iam:Delete*", "iam:Update*"],
-                resources=[self._iam_arn(f"role/{stack.stack_name}-*")],
-            )
-        )
-        self._grant_reads(fn)
-
-    def _grant_ec2_write(self, fn: ResponderFunction, containing: bool) -> None:
-        stack = Stack.of(self)
-        arn = f"arn:{stack.partition}:ec2:*:{stack.account}"
-        kinds = ["network-interface", "security-group", "instance"] + (["vpc", "volume"] if containing else [])
-        fn.acknowledge_resources(
-            [f"arn:<AWS::Partition>:ec2:*:<AWS::AccountId>:{kind}/*" for kind in kinds]
-            + (["arn:<AWS::Partition>:ec2:*::snapshot/*"] if containing else [])
-            + ["arn:<AWS::Partition>:autoscaling:*:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/*"],
-            "The instance, its network interfaces, volumes and Auto Scaling group are named by findings at run "
-            "time, in any region; group rule changes are limited to groups tagged responder:managed=true, and new groups "
-            "and snapshots must carry that tag.",
-        )
-        fn.allow(EC2_READ, ["*"])
-        # Swapping an ENI's groups needs the ENI and every group named; instance attributes need the instance.
-        fn.allow(
-            ["ec2:ModifyNetworkInterfaceAttribute"],
-            [f"{arn}:network-interface/*", f"{arn}:security-group/*", f"{arn}:instance/*"],
-        )
-        fn.allow(["ec2:ModifyInstanceAttribute"], [f"{arn}:instance/*"])
-        # Standby takes the group's ARN; the group is found at run time, so any group of this account.
-        asg = f"arn:{stack.partition}:autoscaling:*:{stack.account}:autoScalingGroup:*:autoScalingGroupName/*"
-        if containing:
-            fn.allow(["autoscaling:EnterStandby"], [asg])
-            fn.allow(
-                ["ec2:CreateSecurityGroup"],
-                [f"{arn}:security-group/*"],
-                {"StringEquals": {"aws:RequestTag/responder:managed": "true"}},
-            )
-            fn.allow(["ec2:CreateSecurityGroup"], [f"{arn}:vpc/*"])
-            fn.allow(
-                [
-                    "ec2:AuthorizeSecurityGroupIngress",
-                    "ec2:AuthorizeSecurityGroupEgress",
-                    "ec2:RevokeSecurityGroupIngress",
-                    "ec2:RevokeSecurityGroupEgress",
-                ],
-                [f"{arn}:security-group/*"],
-                MANAGED,
-            )
-            fn.allow(["ec2:CreateSnapshot"], [f"{arn}:volume/*"])
-            fn.allow(
-                ["ec2:CreateSnapshot"],
-                [f"arn:{stack.partition}:ec2:*::snapshot/*"],
-                {"StringEquals": {"aws:RequestTag/responder:managed": "true"}},
-            )
-            fn.allow(
-                ["ec2:CreateTags"],
-                [f"{arn}:security-group/*", f"arn:{stack.partition}:ec2:*::snapshot/*"],
-                {"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateSnapshot"]}},
-            )
-        else:
-            fn.allow(["autoscaling:ExitStandby"], [asg])
 
     def _task(
         self,

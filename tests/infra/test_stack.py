@@ -59,7 +59,8 @@ def test_every_acknowledgment_is_on_one_resource_with_a_reason(synthesized):
     assert acknowledged
     for path, rule, reason in acknowledged:
         assert path != "/ContainmentResponder", f"stack-wide acknowledgment of {rule}"
-        assert rule.startswith("AwsSolutions::AwsSolutions-"), rule
+        # cdk-nag's, and one of CDK's own schema check (a resource type newer than its bundled schema)
+        assert rule.startswith("AwsSolutions::AwsSolutions-") or rule == "CloudFormation-Validate::F3006", rule
         assert len(reason) >= 40, (path, rule, reason)
 
 
@@ -154,7 +155,7 @@ def test_each_function_has_its_own_role(synthesized):
     template, _ = synthesized
     functions = template.find_resources("AWS::Lambda::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(functions) == 14
+    assert len(functions) == 15  # 14 in the workflows and approval API, and the Security Hub intake
     assert len(set(roles)) == len(roles)
     for fn in functions.values():
         assert fn["Properties"]["Runtime"] == "python3.14"
@@ -184,7 +185,7 @@ def test_each_function_asset_holds_only_the_modules_its_handler_imports(synthesi
     approval = next(f for f in functions.values() if "approval_api" in f["Properties"]["Handler"])
     approval_files = {p.name for p in _asset_dir(assembly, approval).rglob("*.py")}
     assert "guardduty.py" not in approval_files and "cfn.py" not in approval_files
-    assert len(seen) == 12  # 14 functions; the three restore steps share one module
+    assert len(seen) == 13  # 15 functions; the three restore steps share one module
 
 
 SFN_LOGGING = {

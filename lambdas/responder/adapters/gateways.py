@@ -1,8 +1,8 @@
-"""AWS adapters for an incident's resource, built from boto3 clients for its region."""
+"""AWS adapters for an incident's resource: clients for its account and region."""
 
 from __future__ import annotations
 
-from responder.adapters.aws import client
+from responder.adapters.accounts import AccountClients
 from responder.adapters.ec2 import Ec2Gateway
 from responder.adapters.iam import IamGateway
 from responder.adapters.s3 import S3Gateway
@@ -11,15 +11,22 @@ from responder.models.incident import Incident
 
 
 class AwsGateways:
+    def __init__(self, accounts: AccountClients | None = None) -> None:
+        self.accounts = accounts or AccountClients(None, "", None)
+
+    def _client(self, service: str, incident: Incident, region: str | None = None) -> object:
+        return self.accounts.client(service, incident.resource.account, region or incident.resource.region)
+
     def ec2(self, incident: Incident) -> Ec2Gateway:
-        region = incident.resource.region
-        return Ec2Gateway(client("ec2", region), client("autoscaling", region), client("elbv2", region))
+        return Ec2Gateway(
+            self._client("ec2", incident), self._client("autoscaling", incident), self._client("elbv2", incident)
+        )
 
     def iam(self, incident: Incident) -> IamGateway:
-        return IamGateway(client("iam", incident.resource.region))
+        return IamGateway(self._client("iam", incident))
 
     def s3(self, incident: Incident) -> S3Gateway:
-        return S3Gateway(client("s3", incident.resource.region))
+        return S3Gateway(self._client("s3", incident))
 
     def waf(self, incident: Incident, region: str) -> WafGateway:
-        return WafGateway(client("wafv2", region))
+        return WafGateway(self._client("wafv2", incident, region))

@@ -53,6 +53,24 @@ class WorkflowCallbacks:
         return str(resp["executionArn"])
 
 
+class WorkflowStarter:
+    """Starts containment executions under deterministic names: a name already used means the finding
+    already has its execution, and nothing new is started."""
+
+    def __init__(self, sfn: Any, state_machine_arn: str) -> None:
+        self.sfn = sfn
+        self.state_machine_arn = state_machine_arn
+
+    def start(self, name: str, payload: str) -> bool:
+        try:
+            self.sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=payload)
+        except ClientError as exc:
+            if error_code(exc) == "ExecutionAlreadyExists":
+                return False
+            raise
+        return True
+
+
 class SigningKey:
     """The HMAC key for approval links, read once per container from Secrets Manager."""
 

@@ -13,22 +13,28 @@ from responder.models.resource import ResourceRef
 
 
 class ResourceTags:
-    """Reads a resource's tags with clients for its region. None means the resource does not exist."""
+    """Reads a resource's tags with clients for its account and region. None means it does not exist."""
 
-    def __init__(self, clients: Callable[[str, str], Any]) -> None:
-        self.clients = clients
+    def __init__(self, clients: Callable[[str, str, str], Any]) -> None:
+        self._clients = clients
 
     def tags(self, ref: ResourceRef) -> dict[str, str] | None:
+        def clients(service: str, region: str) -> Any:
+            return self._clients(service, ref.account, region)
+
+        return self._tags(ref, clients)
+
+    def _tags(self, ref: ResourceRef, clients: Callable[[str, str], Any]) -> dict[str, str] | None:
         if ref.type is ResourceType.EC2_INSTANCE:
-            gw = Ec2Gateway(self.clients("ec2", ref.region), None, None)
+            gw = Ec2Gateway(clients("ec2", ref.region), None, None)
             try:
                 return gw.describe_instance(ref.id).tags
             except InstanceNotFound:
                 return None
         if ref.type is ResourceType.IAM_USER:
-            return IamGateway(self.clients("iam", ref.region)).tags("user", ref.id)
+            return IamGateway(clients("iam", ref.region)).tags("user", ref.id)
         if ref.type is ResourceType.IAM_ROLE:
-            return IamGateway(self.clients("iam", ref.region)).tags("role", ref.id)
+            return IamGateway(clients("iam", ref.region)).tags("role", ref.id)
         if ref.type is ResourceType.S3_BUCKET:
-            return S3Gateway(self.clients("s3", ref.region)).tags(ref.id)
+            return S3Gateway(clients("s3", ref.region)).tags(ref.id)
         return {}

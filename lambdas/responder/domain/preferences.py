@@ -20,12 +20,10 @@ def decide(rules: list[Rule], facts: MatchFacts) -> Decision:
                 reason=f"rule {rule.id} (priority {rule.priority}): {why}",
                 actions=rule.actions,
             )
-    return Decision(
-        mode=Mode.APPROVE,
-        on_timeout=OnTimeout.EXPIRE,
-        rule_id=DEFAULT_RULE_ID,
-        reason="no stored rule matched; the built-in default is approve",
-    )
+    reason = "no stored rule matched; the built-in default is approve"
+    if facts.source == "custom_action":
+        reason = "custom action: approve, as no stored rule for custom actions matched"
+    return Decision(mode=Mode.APPROVE, on_timeout=OnTimeout.EXPIRE, rule_id=DEFAULT_RULE_ID, reason=reason)
 
 
 class InvalidPreferences(ValueError):

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from responder.adapters.accounts import MemberAccessError
 from responder.adapters.incidents import IncidentStore
 from responder.domain.protection import protection_reason
 from responder.models.common import ResourceType
-from responder.models.guardduty import GuardDutyFinding
+from responder.models.finding import Finding
 from responder.models.incident import FindingSummary, Incident, Status
 from responder.models.resource import ResourceRef
 
@@ -32,62 +33,22 @@ def new_incident_id(now: datetime | None = None) -> str:
     return f"inc-{ts}-{secrets.token_hex(4)}"
 
 
-def summarize(finding: GuardDutyFinding, source: str = "guardduty") -> FindingSummary:
+def summarize(finding: Finding) -> FindingSummary:
     return FindingSummary(
         id=finding.id,
         type=finding.type,
         severity=finding.severity,
-        source=source,
+        source=finding.source,
         title=finding.title[:300],
-        count=finding.service.count,
-        first_seen=finding.service.event_first_seen,
-        last_seen=finding.service.event_last_seen,
-        remote_ip=finding.service.remote_ip(),
-        access_key_id=finding.resource.access_key_details.access_key_id
-        if finding.resource.access_key_details
-        else None,
-        user_type=finding.resource.access_key_details.user_type if finding.resource.access_key_details else None,
+        count=finding.count,
+        first_seen=finding.first_seen,
+        last_seen=finding.last_seen,
+        remote_ip=finding.remote_ip,
+        access_key_id=finding.access_key_id,
+        user_type=finding.user_type,
+        securityhub=finding.securityhub,
+        triggered_by=finding.triggered_by,
     )
-
-
-def route(finding: GuardDutyFinding) -> ResourceRef | str:
-    """The finding's target, by finding-type family and resource type, or why there is none.
-
-    GuardDuty puts the actor's access key into findings of several families, so the family decides as
-    much as `resource.resourceType` does.
-    """
-    rtype = finding.resource.resource_type
-    family = finding.threat_family
-    account, region = finding.account_id, finding.region
-
-    def ref(kind: ResourceType, ident: str) -> ResourceRef:
-        return ResourceRef(type=kind, id=ident, account=account, region=region)
-
-    if family == "EC2" and rtype == "Instance":
-        details = finding.resource.instance_details
-        if details is None:
-            return "Instance finding without resource.instanceDetails"
-        return ref(ResourceType.EC2_INSTANCE, details.instance_id)
-    if family == "IAMUser" and rtype == "AccessKey":
-        key = finding.resource.access_key_details
-        if key is None or not key.user_type:
-            return "AccessKey finding without resource.accessKeyDetails.userType"
-        if key.user_type == "Root":
-            return ref(ResourceType.IAM_ROOT, "root")
-        if not key.user_name:
-            return f"AccessKey finding for a {key.user_type} without accessKeyDetails.userName"
-        if key.user_type == "IAMUser":
-            return ref(ResourceType.IAM_USER, key.user_name)
-        if key.user_type == "AssumedRole":
-            # Temporary (ASIA) credentials have no user to contain: contain the role behind the session.
-            # For instance credential exfiltration this is the instance profile's role.
-            return ref(ResourceType.IAM_ROLE, key.user_name)
-        return f"unsupported principal type {key.user_type} on an AccessKey finding"
-    if family == "S3" and rtype == "S3Bucket":
-        if not finding.resource.s3_bucket_details:
-            return "S3Bucket finding without resource.s3BucketDetails"
-        return ref(ResourceType.S3_BUCKET, finding.resource.s3_bucket_details[0].name)
-    return f"unsupported finding: family {family} on resource type {rtype}"
 
 
 MAX_DELIVERY_IDS = 200
@@ -117,7 +78,7 @@ def absorb(incident: Incident, summary: FindingSummary, delivery_id: str | None 
 
 
 def triage(
-    finding: GuardDutyFinding,
+    finding: Finding,
     store: IncidentStore,
     tags: TagReader,
     protected_arns: list[str],
@@ -125,26 +86,25 @@ def triage(
     execution_arn: str | None = None,
     delivery_id: str | None = None,
 ) -> TriageResult:
+    """One incident per resource: a new one, or the finding absorbed into the open incident that owns
+    the resource or the finding (the same GuardDuty finding arriving directly and through Security Hub
+    is one finding). A custom action is a person asking for containment: it is never absorbed into a
+    closed incident of the same finding, only into an open one."""
     summary = summarize(finding)
-    target = route(finding)
-    skip: str | None = None
-    if finding.service.archived:
-        skip = "finding is archived"
-    elif finding.service.is_sample:
-        skip = "sample finding (service.additionalInfo.sample)"
-    if isinstance(target, str):
-        skip = skip or target
-        ref = ResourceRef(
-            type=ResourceType.OTHER,
-            id=_fallback_id(finding),
-            account=finding.account_id,
-            region=finding.region,
-        )
+    skip = finding.skip
+    if finding.target is None:
+        skip = skip or finding.no_target
+        ref = ResourceRef(type=ResourceType.OTHER, id=finding.fallback_id[:256] or "unknown",
+                          account=finding.account, region=finding.region)  # fmt: skip
     else:
-        ref = target
+        ref = finding.target
     resource_tags: dict[str, str] = {}
     if skip is None:
-        found = {} if ref.type is ResourceType.IAM_ROOT else tags.tags(ref)
+        try:
+            found = {} if ref.type is ResourceType.IAM_ROOT else tags.tags(ref)
+        except MemberAccessError as exc:
+            _record_failure(store, ref, summary, str(exc), execution_arn, delivery_id)
+            raise
         if found is None:
             skip = f"{ref.type.value} {ref.id} does not exist"
         else:
@@ -162,22 +122,32 @@ def triage(
         delivery_ids=[delivery_id] if delivery_id else [],
     )
     incident.log("triaged", skip or "accepted for containment")
-    claim = store.claim(incident, finding.id, hold_resource=skip is None)
+    if finding.source == "custom_action":
+        incident.log("custom_action", finding.triggered_by or "Security Hub custom action (the event names no user)")
+    # A custom action claims the finding afresh (keyed by its delivery), so that it is not folded into a
+    # closed incident of the same finding; the resource key still prevents a second open incident.
+    finding_key = (
+        f"{finding.id}#action-{delivery_id}" if finding.source == "custom_action" and delivery_id else finding.id
+    )
+    claim = store.claim(incident, finding_key, hold_resource=skip is None)
     if claim.outcome == "absorbed":
         store.update(claim.incident_id, lambda inc: absorb(inc, summary, delivery_id))
-        store.record_finding(finding.id, claim.incident_id)
+        store.record_finding(finding_key, claim.incident_id)
         return TriageResult("absorbed", claim.incident_id, "an open incident already owns this resource or finding")
     if skip:
         return TriageResult("skipped", incident.incident_id, skip)
     return TriageResult("new", incident.incident_id)
 
 
-def _fallback_id(finding: GuardDutyFinding) -> str:
-    r = finding.resource
-    if r.instance_details:
-        return r.instance_details.instance_id
-    if r.access_key_details and r.access_key_details.access_key_id:
-        return r.access_key_details.access_key_id
-    if r.s3_bucket_details:
-        return r.s3_bucket_details[0].name
-    return f"unknown:{r.resource_type}"
+def _record_failure(
+    store: IncidentStore, ref: ResourceRef, summary: FindingSummary, error: str,
+    execution_arn: str | None, delivery_id: str | None,
+) -> None:  # fmt: skip
+    """The resource's account could not be reached: a FAILED incident that says so, holding no claim
+    (a later delivery, once the member role is in place, opens a fresh incident)."""
+    incident = Incident(
+        incident_id=new_incident_id(), status=Status.FAILED, resource=ref, findings={summary.id: summary},
+        error=error, execution_arn=execution_arn, delivery_ids=[delivery_id] if delivery_id else [],
+    )  # fmt: skip
+    incident.log("failed", error)
+    store.claim(incident, f"{summary.id}#failed-{incident.incident_id}", hold_resource=False)

@@ -9,12 +9,10 @@ from pydantic import Field, field_validator
 
 from responder.adapters.gateways import AwsGateways
 from responder.domain.kinds import Settings
-from responder.handlers._runtime import EnvModel
-
-GATEWAYS = AwsGateways()
+from responder.handlers._runtime import MemberAccessEnv
 
 
-class ContainmentEnv(EnvModel):
+class ContainmentEnv(MemberAccessEnv):
     """The environment of the functions that plan, change, verify or restore resources."""
 
     incidents_table: str = Field(min_length=3)
@@ -33,3 +31,6 @@ class ContainmentEnv(EnvModel):
             exempt_principals=self.exempt_principals,
             isolation_mode=self.isolation_mode,
         )
+
+    def gateways(self, function: str) -> AwsGateways:
+        return AwsGateways(self.account_clients(f"containment-responder-{function}"))

@@ -7,7 +7,9 @@ from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from responder.adapters.accounts import AccountClients
 
 SERVICE = "containment-responder"
 NAMESPACE = "ContainmentResponder"
@@ -37,6 +39,17 @@ def load_env(model: type[E]) -> E:
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigurationError(f"invalid environment for {model.__name__}: {problems}") from None
+
+
+class MemberAccessEnv(EnvModel):
+    """Where the resource's account is not the responder's: the member role to assume, and how."""
+
+    responder_account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
+    member_role_name: str = Field(default="ContainmentResponderMember", pattern=r"^[\w+=,.@-]{1,64}$")
+    member_external_id: str | None = Field(default=None, min_length=2, max_length=1224)
+
+    def account_clients(self, session_name: str) -> AccountClients:
+        return AccountClients(self.responder_account_id, self.member_role_name, self.member_external_id, session_name)
 
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:

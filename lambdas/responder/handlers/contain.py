@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import contain
-from responder.handlers._containment import GATEWAYS, ContainmentEnv
+from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import (
     count,
     incident_keys,
@@ -23,6 +23,7 @@ from responder.models.incident import ActionStatus
 ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 SETTINGS = ENV.settings()
+GATEWAYS = ENV.gateways("contain")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -13,6 +13,7 @@ from responder.adapters.incidents import IncidentStore
 from responder.adapters.messaging import Notifier
 from responder.domain.workflow import finalize, notify
 from responder.handlers._runtime import EnvModel, count, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._writeback import WRITE_BACK
 
 
 class FinalizeEnv(EnvModel):
@@ -50,7 +51,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_keys(incident_id)
     error = error_text(event.get("error")) if outcome == "FAILED" else None
     finalize(STORE, incident_id, outcome, error)
-    notify(STORE, NOTIFIER, incident_id)
+    WRITE_BACK(notify(STORE, NOTIFIER, incident_id))
     count("IncidentsFailed" if outcome == "FAILED" else "IncidentsExpired")
     logger.info("finalized", extra={"outcome": outcome, "error": error})
     return {"incident_id": incident_id, "status": outcome}

@@ -12,6 +12,7 @@ from responder.adapters.incidents import IncidentStore
 from responder.adapters.messaging import Notifier
 from responder.domain.workflow import notify
 from responder.handlers._runtime import EnvModel, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._writeback import WRITE_BACK
 
 
 class NotifyEnv(EnvModel):
@@ -31,5 +32,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = str(event["incident_id"])
     incident_keys(incident_id)
     incident = notify(STORE, NOTIFIER, incident_id)
+    WRITE_BACK(incident)
     logger.info("notified", extra={"status": incident.status.value})
     return {"incident_id": incident_id, "status": incident.status.value}

@@ -9,12 +9,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import plan
-from responder.handlers._containment import GATEWAYS, ContainmentEnv
+from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import incident_keys, load_env, logger, metrics, tracer
 
 ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 SETTINGS = ENV.settings()
+GATEWAYS = ENV.gateways("plan")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -12,6 +12,7 @@ from responder.adapters.incidents import IncidentStore
 from responder.adapters.messaging import Notifier, SigningKey
 from responder.domain.workflow import ApprovalConfig, request_approval
 from responder.handlers._runtime import EnvModel, count, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._writeback import WRITE_BACK
 
 
 class RequestApprovalEnv(EnvModel):
@@ -37,5 +38,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_keys(incident_id)
     approval_id = request_approval(STORE, NOTIFIER, KEY, CONFIG, incident_id, str(event["task_token"]))
     count("ApprovalsRequested")
+    WRITE_BACK(STORE.get(incident_id))
     logger.info("approval requested", extra={"approval_id": approval_id})
     return {"incident_id": incident_id, "approval_id": approval_id}

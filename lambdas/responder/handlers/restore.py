@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import restore_apply, restore_begin, restore_verify
-from responder.handlers._containment import GATEWAYS, ContainmentEnv
+from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import (
     count,
     incident_keys,
@@ -18,11 +18,13 @@ from responder.handlers._runtime import (
     metrics,
     tracer,
 )
+from responder.handlers._writeback import WRITE_BACK
 from responder.models.incident import RestoreOptions
 
 ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 SETTINGS = ENV.settings()
+GATEWAYS = ENV.gateways("restore")
 
 
 def _incident_id(event: dict[str, Any]) -> str:
@@ -66,6 +68,7 @@ def apply(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def verify(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_id = _incident_id(event)
     incident = restore_verify(STORE, GATEWAYS, incident_id, SETTINGS)
+    WRITE_BACK(incident)
     count("IncidentsRestored")
     logger.info("restored", extra={"status": incident.status.value})
     return {"incident_id": incident_id, "status": incident.status.value}

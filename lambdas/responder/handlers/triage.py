@@ -6,23 +6,18 @@ import json
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.adapters.tags import ResourceTags
+from responder.domain.findings import findings_of
 from responder.domain.triage import triage
-from responder.handlers._runtime import EnvModel, count, incident_keys, load_env, logger, metrics, tracer
-from responder.models.guardduty import GuardDutyEvent
-
-MAX_EVENT_BYTES = 256 * 1024
+from responder.handlers._runtime import MemberAccessEnv, count, incident_keys, load_env, logger, metrics, tracer
+from responder.models.events import MalformedFinding, parse_event
 
 
-class MalformedFinding(ValueError):
-    """The event is not a GuardDuty finding the responder can read. Nothing was changed."""
-
-
-class TriageEnv(EnvModel):
+class TriageEnv(MemberAccessEnv):
     incidents_table: str = Field(min_length=3)
     protected_arns: list[str] = Field(default_factory=list)
     own_arns: list[str] = Field(default_factory=list)
@@ -35,32 +30,35 @@ class TriageEnv(EnvModel):
 
 ENV = load_env(TriageEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
-TAGS = ResourceTags(lambda service, region: client(service, region))
-
-
-def parse(raw: Any) -> GuardDutyEvent:
-    if not isinstance(raw, dict):
-        raise MalformedFinding("the event is not a JSON object")
-    size = len(json.dumps(raw, default=str))
-    if size > MAX_EVENT_BYTES:
-        raise MalformedFinding(f"the event is {size} bytes; EventBridge events are at most {MAX_EVENT_BYTES}")
-    try:
-        return GuardDutyEvent.model_validate(raw)
-    except ValidationError as exc:
-        problems = [f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}" for e in exc.errors()[:10]]
-        raise MalformedFinding("malformed GuardDuty finding event: " + "; ".join(problems)) from None
+TAGS = ResourceTags(ENV.account_clients("containment-responder-triage").client)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    parsed = parse(event.get("event"))
-    finding = parsed.detail
+    parsed = parse_event(event.get("event"))
+    findings = findings_of(parsed)
+    if len(findings) != 1:
+        raise MalformedFinding(
+            f"the event carries {len(findings)} findings; Security Hub events reach the workflow through the "
+            "intake function, one finding per execution"
+        )
+    finding = findings[0]
+    # One EventBridge event is one delivery of a GuardDuty finding; a Security Hub event may carry several.
+    delivery = parsed.event.id if parsed.kind == "guardduty" else f"{parsed.event.id}:{finding.id}"[:300]
     incident_keys(None, finding.id)
-    result = triage(finding, STORE, TAGS, ENV.protected_arns, ENV.own_arns, event.get("execution_arn"), parsed.id)
+    result = triage(finding, STORE, TAGS, ENV.protected_arns, ENV.own_arns, event.get("execution_arn"), delivery)
     incident_keys(result.incident_id, finding.id)
     count("FindingsTriaged")
     count({"new": "IncidentsOpened", "absorbed": "FindingsAbsorbed", "skipped": "FindingsSkipped"}[result.outcome])
-    logger.info("triaged", extra={"outcome": result.outcome, "reason": result.reason, "finding_type": finding.type})
+    logger.info(
+        "triaged",
+        extra={
+            "outcome": result.outcome,
+            "reason": result.reason,
+            "finding_type": finding.type,
+            "source": finding.source,
+        },
+    )
     return {"incident_id": result.incident_id, "outcome": result.outcome, "reason": result.reason}

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.domain.workflow import verify
-from responder.handlers._containment import GATEWAYS, ContainmentEnv
+from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import (
     count,
     incident_keys,
@@ -23,6 +23,7 @@ from responder.handlers._runtime import (
 ENV = load_env(ContainmentEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 SETTINGS = ENV.settings()
+GATEWAYS = ENV.gateways("verify")
 
 
 @logger.inject_lambda_context(clear_state=True)

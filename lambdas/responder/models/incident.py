@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from responder.models.common import utcnow
+from responder.models.finding import SecurityHubRef
 from responder.models.preferences import Decision
 from responder.models.resource import ResourceRef
 
@@ -52,6 +53,8 @@ class FindingSummary(_Model):
     remote_ip: str | None = None
     access_key_id: str | None = None
     user_type: str | None = None
+    securityhub: SecurityHubRef | None = None  # where to write back, when the finding came through Security Hub
+    triggered_by: str | None = None
 
 
 class EniState(_Model):

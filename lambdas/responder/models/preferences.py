@@ -39,6 +39,11 @@ class RuleMatch(_Strict):
     max_severity: float = Field(default=10.0, ge=0.0, le=10.0)
     accounts: list[str] = Field(default_factory=list, description="Empty matches any account.")
     tags: dict[str, str] = Field(default_factory=dict, description="The resource must carry every tag.")
+    sources: list[Literal["guardduty", "securityhub", "securityhub_v2", "custom_action"]] = Field(
+        default_factory=list,
+        description="How the finding arrived. Empty matches every source except custom_action: a custom action "
+        "is a person asking, and only a rule that names custom_action changes its approve default.",
+    )
 
     @field_validator("finding_types")
     @classmethod
@@ -111,6 +116,11 @@ class RuleActions(_Strict):
     iam_role: IamRoleOptions = Field(default_factory=IamRoleOptions)
     s3: S3Options = Field(default_factory=S3Options)
     waf_ip_set_arn: str | None = Field(default=None, pattern=WAF_IP_SET_ARN)
+    securityhub_workflow: bool = Field(
+        default=False,
+        description="Set the Security Hub finding's workflow status: NOTIFIED when approval is requested, "
+        "RESOLVED when contained. A note is written on every state change either way.",
+    )
 
 
 class Rule(_Strict):
@@ -126,6 +136,10 @@ class Rule(_Strict):
     def matches(self, facts: MatchFacts) -> tuple[bool, str]:
         """Whether the rule matches, and why (or why not) in words for `explain`."""
         m = self.match
+        if facts.source == "custom_action" and "custom_action" not in m.sources:
+            return False, "a custom action matches only rules that name custom_action in sources"
+        if m.sources and facts.source not in m.sources:
+            return False, f"source {facts.source} not in {m.sources}"
         if m.resource_types and facts.resource_type not in m.resource_types:
             return (
                 False,
@@ -155,6 +169,7 @@ class MatchFacts(BaseModel):
     severity: float
     account: str
     tags: dict[str, str] = Field(default_factory=dict)
+    source: str = "guardduty"
 
 
 DEFAULT_RULE_ID = "builtin-default"

@@ -1,0 +1,336 @@
+"""Normalize GuardDuty, Security Hub (ASFF) and Security Hub v2 (OCSF) findings into one `Finding`.
+
+Routing is by finding family and resource type, as for GuardDuty: the target is the resource to
+contain, in the account and region the finding names. A finding with no target keeps the reason, and
+triage records it as SKIPPED.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from responder.models.common import ResourceType
+from responder.models.events import ParsedEvent
+from responder.models.finding import Finding, SecurityHubRef, Source
+from responder.models.guardduty import (
+    ACCESS_KEY_ID,
+    BUCKET_NAME,
+    IAM_NAME,
+    INSTANCE_ID,
+    GuardDutyEvent,
+    GuardDutyFinding,
+)
+from responder.models.resource import ResourceRef
+from responder.models.securityhub import AsffFinding, AsffResource, OcsfFinding, SecurityHubEvent
+
+LABEL_SEVERITY = {"INFORMATIONAL": 0.0, "LOW": 2.0, "MEDIUM": 5.0, "HIGH": 8.0, "CRITICAL": 9.5}
+OCSF_SEVERITY = {0: 0.0, 1: 0.0, 2: 2.0, 3: 5.0, 4: 8.0, 5: 9.5, 6: 9.5, 99: 5.0}
+SKIPPED_WORKFLOW = {"SUPPRESSED", "RESOLVED"}
+_TYPE_CHARS = re.compile(r"[^A-Za-z0-9_\-.!&]+")
+
+
+# -- GuardDuty --------------------------------------------------------------------------------------
+def route_guardduty(finding: GuardDutyFinding) -> ResourceRef | str:
+    """The finding's target, by finding-type family and resource type, or why there is none.
+
+    GuardDuty puts the actor's access key into findings of several families, so the family decides as
+    much as `resource.resourceType` does.
+    """
+    rtype = finding.resource.resource_type
+    family = finding.threat_family
+    account, region = finding.account_id, finding.region
+
+    def ref(kind: ResourceType, ident: str) -> ResourceRef:
+        return ResourceRef(type=kind, id=ident, account=account, region=region)
+
+    if family == "EC2" and rtype == "Instance":
+        details = finding.resource.instance_details
+        if details is None:
+            return "Instance finding without resource.instanceDetails"
+        return ref(ResourceType.EC2_INSTANCE, details.instance_id)
+    if family == "IAMUser" and rtype == "AccessKey":
+        key = finding.resource.access_key_details
+        if key is None or not key.user_type:
+            return "AccessKey finding without resource.accessKeyDetails.userType"
+        return _principal(ref, key.user_type, key.user_name)
+    if family == "S3" and rtype == "S3Bucket":
+        if not finding.resource.s3_bucket_details:
+            return "S3Bucket finding without resource.s3BucketDetails"
+        return ref(ResourceType.S3_BUCKET, finding.resource.s3_bucket_details[0].name)
+    return f"unsupported finding: family {family} on resource type {rtype}"
+
+
+def _principal(ref: Callable[[ResourceType, str], ResourceRef], user_type: str, name: str | None) -> ResourceRef | str:
+    if user_type == "Root":
+        return ref(ResourceType.IAM_ROOT, "root")
+    if not name:
+        return f"access key finding for a {user_type} without the principal's name"
+    if user_type == "IAMUser":
+        return ref(ResourceType.IAM_USER, name)
+    if user_type in ("AssumedRole", "Role"):
+        # Temporary (ASIA) credentials have no user to contain: contain the role behind the session.
+        return ref(ResourceType.IAM_ROLE, name)
+    return f"unsupported principal type {user_type} on an access key finding"
+
+
+def from_guardduty(finding: GuardDutyFinding) -> Finding:
+    target = route_guardduty(finding)
+    key = finding.resource.access_key_details
+    skip = None
+    if finding.service.archived:
+        skip = "finding is archived"
+    elif finding.service.is_sample:
+        skip = "sample finding (service.additionalInfo.sample)"
+    return Finding(
+        source="guardduty",
+        id=finding.id,
+        type=finding.type,
+        severity=finding.severity,
+        account=finding.account_id,
+        region=finding.region,
+        title=finding.title[:300],
+        target=target if isinstance(target, ResourceRef) else None,
+        no_target=target if isinstance(target, str) else "",
+        fallback_id=_guardduty_fallback(finding),
+        skip=skip,
+        count=finding.service.count,
+        first_seen=finding.service.event_first_seen,
+        last_seen=finding.service.event_last_seen,
+        remote_ip=finding.service.remote_ip(),
+        access_key_id=key.access_key_id if key else None,
+        user_type=key.user_type if key else None,
+    )
+
+
+def _guardduty_fallback(finding: GuardDutyFinding) -> str:
+    r = finding.resource
+    if r.instance_details:
+        return r.instance_details.instance_id
+    if r.access_key_details and r.access_key_details.access_key_id:
+        return r.access_key_details.access_key_id
+    if r.s3_bucket_details:
+        return r.s3_bucket_details[0].name
+    return f"unknown:{r.resource_type}"
+
+
+# -- Security Hub (ASFF) ----------------------------------------------------------------------------
+def from_asff(finding: AsffFinding, *, custom_action: bool = False, triggered_by: str | None = None) -> Finding:
+    region = finding.region or next((r.region for r in finding.resources if r.region), None) or ""
+    product = finding.product
+    ftype = asff_type(finding)
+    family = ftype.split(":", 1)[1].split("/", 1)[0] if ":" in ftype else ""
+    target, no_target, fallback = _asff_target(finding, family, region)
+    skip = None
+    if not finding.trusted:
+        skip = f"untrusted product {finding.product_arn}: only AWS services' own findings are acted on"
+    elif finding.record_state == "ARCHIVED":
+        skip = "finding is archived"
+    elif (finding.workflow.status or "").upper() in SKIPPED_WORKFLOW and not custom_action:
+        skip = f"finding workflow status is {finding.workflow.status}"
+    elif finding.product_fields.get("aws/guardduty/service/additionalInfo/sample", "").lower() == "true":
+        skip = "sample finding (service.additionalInfo.sample)"
+    underlying = finding.id.rsplit("/", 1)[-1] if product == "guardduty" and "/finding/" in finding.id else finding.id
+    key = _details(finding, "AwsIamAccessKey")
+    return Finding(
+        source="custom_action" if custom_action else "securityhub",
+        id=underlying,
+        type=ftype,
+        severity=_asff_severity(finding),
+        account=finding.aws_account_id,
+        region=region,
+        title=finding.title[:300],
+        target=target,
+        no_target=no_target,
+        fallback_id=fallback,
+        skip=skip,
+        count=int(finding.product_fields.get("aws/guardduty/service/count", "1") or 1)
+        if finding.product_fields.get("aws/guardduty/service/count", "").isdigit()
+        else 1,
+        first_seen=_when(finding.first_observed_at),
+        last_seen=_when(finding.last_observed_at),
+        remote_ip=_asff_remote_ip(finding),
+        access_key_id=_valid(str(key.get("AccessKeyId", "")), ACCESS_KEY_ID) if key else None,
+        user_type=str(key.get("PrincipalType", "")) or None if key else None,
+        securityhub=SecurityHubRef(finding_arn=finding.id, product_arn=finding.product_arn),
+        triggered_by=triggered_by,
+        trusted=finding.trusted,
+    )
+
+
+def asff_type(finding: AsffFinding) -> str:
+    """A GuardDuty-style `Family:Resource/Name` type. GuardDuty's own type is the last part of its ASFF
+    type (`TTPs/Command and Control/Backdoor:EC2-C&CActivity.B`), with its `/` written as `-`."""
+    last = finding.types[0].rsplit("/", 1)[-1] if finding.types else ""
+    if finding.product == "guardduty" and re.match(r"^[A-Za-z0-9]+:[A-Za-z0-9]+-", last):
+        return re.sub(r"^([A-Za-z0-9]+:[A-Za-z0-9]+)-", r"\1/", last, count=1)
+    resource = finding.resources[0].type if finding.resources else "Resource"
+    family = {"AwsEc2Instance": "EC2", "AwsS3Bucket": "S3"}.get(
+        resource, "IAMUser" if resource.startswith("AwsIam") else resource
+    )
+    name = _TYPE_CHARS.sub("-", (finding.generator_id or last or "finding").rsplit("/", 1)[-1]).strip("-") or "finding"
+    return f"{finding.product.capitalize()}:{family}/{name}"[:128]
+
+
+def _asff_target(finding: AsffFinding, family: str, region: str) -> tuple[ResourceRef | None, str, str]:
+    account = finding.aws_account_id
+
+    def ref(kind: ResourceType, ident: str, *, res: AsffResource) -> ResourceRef:
+        return ResourceRef(type=kind, id=ident, account=account, region=res.region or region)
+
+    fallback = finding.resources[0].id if finding.resources else "unknown"
+    if not region:
+        return None, "the finding names no region", fallback
+    for res in finding.resources:
+        if res.type == "AwsEc2Instance":
+            ident = _valid(res.id.rsplit("/", 1)[-1], INSTANCE_ID)
+            if ident:
+                return ref(ResourceType.EC2_INSTANCE, ident, res=res), "", fallback
+            return None, f"AwsEc2Instance {res.id!r} is not an instance ARN or id", fallback
+        if res.type == "AwsIamAccessKey":
+            details = res.details.get("AwsIamAccessKey", {})
+            user_type = str(details.get("PrincipalType") or ("Root" if "Root" in res.id else ""))
+            name = _valid(str(details.get("PrincipalName") or details.get("UserName") or ""), IAM_NAME)
+            target = _principal(partial(ref, res=res), user_type or "IAMUser", name)
+            if isinstance(target, ResourceRef):
+                return target, "", fallback
+            return None, target, fallback
+        if res.type in ("AwsIamUser", "AwsIamRole"):
+            name = _valid(res.id.rsplit("/", 1)[-1], IAM_NAME)
+            if not name:
+                return None, f"{res.type} {res.id!r} has no valid name", fallback
+            kind = ResourceType.IAM_USER if res.type == "AwsIamUser" else ResourceType.IAM_ROLE
+            return ref(kind, name, res=res), "", fallback
+        if res.type == "AwsS3Bucket":
+            name = _valid(res.id.rsplit(":", 1)[-1], BUCKET_NAME)
+            if not name:
+                return None, f"AwsS3Bucket {res.id!r} is not a bucket name or ARN", fallback
+            return ref(ResourceType.S3_BUCKET, name, res=res), "", fallback
+    kinds = ", ".join(sorted({r.type for r in finding.resources})) or "no resources"
+    return None, f"unsupported finding: family {family or '?'} on {kinds}", fallback
+
+
+def _details(finding: AsffFinding, kind: str) -> dict[str, object] | None:
+    for res in finding.resources:
+        if res.type == kind:
+            found = res.details.get(kind)
+            return found if isinstance(found, dict) else {}
+    return None
+
+
+def _asff_severity(finding: AsffFinding) -> float:
+    sev = finding.severity
+    if finding.product == "guardduty" and sev.product is not None and 0 <= sev.product <= 10:
+        return float(sev.product)
+    if sev.normalized is not None:
+        return round(sev.normalized / 10, 1)
+    return LABEL_SEVERITY.get((sev.label or "").upper(), 0.0)
+
+
+def _asff_remote_ip(finding: AsffFinding) -> str | None:
+    if finding.network and finding.network.source_ip_v4:
+        return finding.network.source_ip_v4
+    for key in ("NetworkConnectionAction", "AwsApiCallAction", "PortProbeAction"):
+        action = finding.action.get(key)
+        if isinstance(action, dict):
+            ip = (
+                action.get("RemoteIpDetails", {}).get("IpAddressV4")
+                if isinstance(action.get("RemoteIpDetails"), dict)
+                else None
+            )
+            if isinstance(ip, str):
+                return ip
+    return None
+
+
+# -- Security Hub v2 (OCSF) -------------------------------------------------------------------------
+OCSF_RESOURCE_TYPES = {
+    "AWS::EC2::Instance": "AwsEc2Instance",
+    "AwsEc2Instance": "AwsEc2Instance",
+    "AWS::IAM::User": "AwsIamUser",
+    "AwsIamUser": "AwsIamUser",
+    "AWS::IAM::Role": "AwsIamRole",
+    "AwsIamRole": "AwsIamRole",
+    "AWS::IAM::AccessKey": "AwsIamAccessKey",
+    "AwsIamAccessKey": "AwsIamAccessKey",
+    "AWS::S3::Bucket": "AwsS3Bucket",
+    "AwsS3Bucket": "AwsS3Bucket",
+}
+
+
+def from_ocsf(finding: OcsfFinding) -> Finding:
+    """OCSF findings carry the same resources under other names; map them onto the ASFF routing."""
+    info = finding.finding_info
+    product = finding.product
+    resources = [
+        AsffResource.model_validate(
+            {
+                "Type": OCSF_RESOURCE_TYPES.get(r.type, r.type),
+                "Id": r.uid,
+                "Region": r.region or finding.cloud.region,
+                "Details": {"AwsIamAccessKey": {"PrincipalName": r.name, "PrincipalType": "IAMUser"}}
+                if OCSF_RESOURCE_TYPES.get(r.type) == "AwsIamAccessKey"
+                else {},
+            }
+        )
+        for r in finding.resources
+    ]
+    product_arn = (
+        finding.metadata.product.uid
+        if finding.metadata.product.uid.startswith("arn:")
+        else f"arn:aws:securityhub:{finding.cloud.region}::product/aws/{product}"
+    )
+    asff = AsffFinding.model_validate(
+        {
+            "Id": info.uid,
+            "ProductArn": product_arn,
+            "AwsAccountId": finding.cloud.account.uid,
+            "Region": finding.cloud.region,
+            "Types": info.types,
+            "Title": info.title,
+            "Severity": {"Label": (finding.severity or "").upper() or None},
+            "Resources": [r.model_dump(by_alias=True) for r in resources],
+            "Network": {"SourceIpV4": finding.src_endpoint.ip} if finding.src_endpoint else None,
+        }
+    )
+    normalized = from_asff(asff)
+    trusted = finding.trusted
+    skip = normalized.skip
+    if not trusted:
+        skip = f"untrusted product {finding.metadata.product.uid or finding.metadata.product.name!r}: only AWS services' own findings are acted on"
+    elif (finding.status or "").upper() in SKIPPED_WORKFLOW:
+        skip = f"finding status is {finding.status}"
+    severity = OCSF_SEVERITY.get(finding.severity_id or -1, normalized.severity)
+    source: Source = "securityhub_v2"
+    return normalized.model_copy(
+        update={"source": source, "skip": skip, "severity": severity, "securityhub": None, "trusted": trusted}
+    )
+
+
+def _valid(value: str, pattern: str) -> str | None:
+    return value if value and re.match(pattern, value) else None
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def findings_of(parsed: ParsedEvent) -> list[Finding]:
+    """Every finding an event carries, normalized (ASFF events may carry several)."""
+    event = parsed.event
+    if isinstance(event, GuardDutyEvent):
+        return [from_guardduty(event.detail)]
+    if isinstance(event, SecurityHubEvent):
+        by = None
+        if event.custom_action:
+            action = event.resources[0] if event.resources else "unknown action"
+            by = f"Security Hub custom action {event.detail.action_name or ''} ({action})".replace("  ", " ")
+        return [from_asff(f, custom_action=event.custom_action, triggered_by=by) for f in event.detail.findings]
+    return [from_ocsf(event.detail)]

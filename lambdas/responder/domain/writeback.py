@@ -1,0 +1,34 @@
+"""What to write back to Security Hub when an incident changes state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from responder.models.finding import SecurityHubRef
+from responder.models.incident import Incident, Status
+
+# Set only when the incident's preference asks for it (actions.securityhub_workflow).
+WORKFLOW_FOR = {Status.PENDING_APPROVAL: "NOTIFIED", Status.CONTAINED: "RESOLVED"}
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    refs: list[SecurityHubRef]
+    note: str
+    workflow_status: str | None
+
+
+def write_back_for(incident: Incident) -> WriteBack | None:
+    """The note (always) and workflow status (when the preference says so) for the incident's Security
+    Hub findings; None when none of its findings came through Security Hub."""
+    refs = list(
+        {f.securityhub.finding_arn: f.securityhub for f in incident.findings.values() if f.securityhub}.values()
+    )
+    if not refs:
+        return None
+    wanted = incident.decision is not None and incident.decision.actions.securityhub_workflow
+    status = WORKFLOW_FOR.get(incident.status) if wanted else None
+    where = f"{incident.resource.type.value} {incident.resource.id} in {incident.resource.account}/{incident.resource.region}"
+    detail = f": {incident.error}" if incident.status is Status.FAILED and incident.error else ""
+    note = f"Containment responder incident {incident.incident_id} is {incident.status.value} ({where}){detail}"
+    return WriteBack(refs=refs, note=note, workflow_status=status)

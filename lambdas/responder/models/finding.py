@@ -1,0 +1,50 @@
+"""One finding, whichever way it arrived: GuardDuty directly, Security Hub (ASFF), Security Hub v2 (OCSF)
+or a Security Hub custom action. Triage, preferences and incidents see only this."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from responder.models.common import AccountId, Region
+from responder.models.resource import ResourceRef
+
+Source = Literal["guardduty", "securityhub", "securityhub_v2", "custom_action"]
+
+
+class SecurityHubRef(BaseModel):
+    """What BatchUpdateFindings needs to name the finding: its Id and its ProductArn."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    finding_arn: str = Field(min_length=1, max_length=512)
+    product_arn: str = Field(min_length=1, max_length=512)
+
+
+class Finding(BaseModel):
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    source: Source
+    # The underlying finding's id: for a GuardDuty finding, GuardDuty's own id, however it arrived, so
+    # that the same finding delivered directly and through Security Hub is one finding.
+    id: str = Field(min_length=1, max_length=512)
+    type: str = Field(min_length=1, max_length=256)
+    severity: float = Field(ge=0.0, le=10.0)
+    account: AccountId
+    region: Region
+    title: str = ""
+    target: ResourceRef | None = None
+    no_target: str = ""  # why there is no target, when there is none
+    fallback_id: str = "unknown"
+    skip: str | None = None  # archived, sample, suppressed, untrusted product ...
+    trusted: bool = True  # False: a product other than the AWS services' own could have written it
+    count: int = 1
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    remote_ip: str | None = None
+    access_key_id: str | None = None
+    user_type: str | None = None
+    securityhub: SecurityHubRef | None = None
+    triggered_by: str | None = None  # custom action: who or what started it, where the event says

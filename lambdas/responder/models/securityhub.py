@@ -1,0 +1,175 @@
+"""Security Hub findings as EventBridge delivers them.
+
+- ASFF (`source: aws.securityhub`): `detail-type` `Security Hub Findings - Imported` or
+  `Security Hub Findings - Custom Action`; `detail.findings[]`, possibly several per event.
+- OCSF (Security Hub v2): `detail-type` `Findings Imported V2`, one finding per event in `detail`.
+
+Only the fields the responder reads are modelled; everything else is ignored. Identifiers that reach
+AWS calls are checked against the services' rules here, at the edge.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from responder.models.common import AccountId, Region
+from responder.models.guardduty import EventBridgeEnvelope
+
+# Products whose findings only the AWS service itself can write. Anyone who may call
+# BatchImportFindings can set ProductName, CompanyName or Types, but not a product ARN of this form
+# (`::product/aws/<service>`, with no account).
+TRUSTED_PRODUCT = re.compile(
+    r"^arn:aws(-cn|-us-gov|-iso[a-z]?)?:securityhub:[a-z0-9-]+::product/aws/(guardduty|inspector|macie|securityhub)$"
+)
+OCSF_TRUSTED_PRODUCTS = {"guardduty", "inspector", "macie", "securityhub"}
+ASFF_IMPORTED = "Security Hub Findings - Imported"
+ASFF_CUSTOM_ACTION = "Security Hub Findings - Custom Action"
+OCSF_IMPORTED = "Findings Imported V2"
+
+
+class _Asff(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="ignore", populate_by_name=True, frozen=True)
+
+
+class AsffSeverity(_Asff):
+    label: str | None = Field(default=None, alias="Label")
+    normalized: int | None = Field(default=None, alias="Normalized", ge=0, le=100)
+    product: float | None = Field(default=None, alias="Product")
+
+
+class AsffWorkflow(_Asff):
+    status: str | None = Field(default=None, alias="Status")
+
+
+class AsffResource(_Asff):
+    type: str = Field(alias="Type", min_length=1, max_length=128)
+    id: str = Field(alias="Id", min_length=1, max_length=512)
+    region: str | None = Field(default=None, alias="Region")
+    details: dict[str, Any] = Field(default_factory=dict, alias="Details")
+
+
+class AsffNetwork(_Asff):
+    source_ip_v4: str | None = Field(default=None, alias="SourceIpV4")
+
+
+class AsffFinding(_Asff):
+    id: str = Field(alias="Id", min_length=1, max_length=512)
+    product_arn: str = Field(alias="ProductArn", min_length=1, max_length=512)
+    generator_id: str = Field(default="", alias="GeneratorId", max_length=512)
+    aws_account_id: AccountId = Field(alias="AwsAccountId")
+    region: Region | None = Field(default=None, alias="Region")
+    types: list[str] = Field(default_factory=list, alias="Types")
+    title: str = Field(default="", alias="Title", max_length=1024)
+    description: str = Field(default="", alias="Description", max_length=4096)
+    severity: AsffSeverity = Field(default_factory=AsffSeverity, alias="Severity")
+    workflow: AsffWorkflow = Field(default_factory=AsffWorkflow, alias="Workflow")
+    record_state: str | None = Field(default=None, alias="RecordState")
+    resources: list[AsffResource] = Field(default_factory=list, alias="Resources", max_length=32)
+    product_fields: dict[str, str] = Field(default_factory=dict, alias="ProductFields")
+    network: AsffNetwork | None = Field(default=None, alias="Network")
+    action: dict[str, Any] = Field(default_factory=dict, alias="Action")
+    first_observed_at: str | None = Field(default=None, alias="FirstObservedAt")
+    last_observed_at: str | None = Field(default=None, alias="LastObservedAt")
+
+    @property
+    def trusted(self) -> bool:
+        return bool(TRUSTED_PRODUCT.match(self.product_arn))
+
+    @property
+    def product(self) -> str:
+        """`guardduty`, `inspector`, `macie`, `securityhub`, or the product ARN's last part."""
+        return self.product_arn.rsplit("/", 1)[-1]
+
+
+class AsffDetail(_Asff):
+    findings: list[AsffFinding] = Field(min_length=1, max_length=100)
+    action_name: str | None = Field(default=None, alias="actionName", max_length=128)
+    action_description: str | None = Field(default=None, alias="actionDescription", max_length=1024)
+
+
+class SecurityHubEvent(EventBridgeEnvelope):
+    source: Literal["aws.securityhub"]
+    detail_type: Literal["Security Hub Findings - Imported", "Security Hub Findings - Custom Action"] = Field(
+        alias="detail-type"
+    )
+    detail: AsffDetail
+
+    @property
+    def custom_action(self) -> bool:
+        return self.detail_type == ASFF_CUSTOM_ACTION
+
+
+# -- OCSF (Security Hub v2) ------------------------------------------------------------------------
+class _Ocsf(BaseModel):
+    model_config = ConfigDict(defer_build=True, extra="ignore", frozen=True)
+
+
+class OcsfProduct(_Ocsf):
+    uid: str = Field(default="", max_length=512)
+    name: str = Field(default="", max_length=256)
+
+
+class OcsfMetadata(_Ocsf):
+    product: OcsfProduct = Field(default_factory=OcsfProduct)
+    uid: str | None = None
+
+
+class OcsfFindingInfo(_Ocsf):
+    uid: str = Field(min_length=1, max_length=512)
+    title: str = Field(default="", max_length=1024)
+    types: list[str] = Field(default_factory=list)
+    first_seen_time_dt: str | None = None
+    last_seen_time_dt: str | None = None
+
+
+class OcsfAccount(_Ocsf):
+    uid: AccountId
+
+
+class OcsfCloud(_Ocsf):
+    account: OcsfAccount
+    region: Region
+
+
+class OcsfResource(_Ocsf):
+    type: str = Field(min_length=1, max_length=128)
+    uid: str = Field(min_length=1, max_length=512)
+    name: str | None = Field(default=None, max_length=512)
+    region: str | None = None
+
+
+class OcsfEndpoint(_Ocsf):
+    ip: str | None = None
+
+
+class OcsfFinding(_Ocsf):
+    finding_info: OcsfFindingInfo
+    metadata: OcsfMetadata = Field(default_factory=OcsfMetadata)
+    cloud: OcsfCloud
+    resources: list[OcsfResource] = Field(default_factory=list, max_length=32)
+    severity_id: int | None = Field(default=None, ge=0, le=99)
+    severity: str | None = None
+    status: str | None = None
+    src_endpoint: OcsfEndpoint | None = None
+
+    @property
+    def product(self) -> str:
+        """The product's short name: `guardduty`, ... (from `metadata.product.uid` or its name)."""
+        uid = self.metadata.product.uid or self.metadata.product.name
+        return uid.rsplit("/", 1)[-1].lower().replace("amazon ", "").replace("aws ", "").replace(" ", "")
+
+    @property
+    def trusted(self) -> bool:
+        uid = self.metadata.product.uid
+        if uid.startswith("arn:"):
+            return bool(TRUSTED_PRODUCT.match(uid))
+        return self.product in OCSF_TRUSTED_PRODUCTS
+
+
+class OcsfEvent(EventBridgeEnvelope):
+    source: Literal["aws.securityhub"]
+    detail_type: Literal["Findings Imported V2"] = Field(alias="detail-type")
+    detail: OcsfFinding
