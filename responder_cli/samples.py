@@ -272,3 +272,122 @@ def ec2_finding(
     )
     detail["title"] = text.split(" is ")[0] + " shows suspicious activity."
     return _envelope(detail, account, region)
+
+
+# -- Security Hub ---------------------------------------------------------------------------------
+def _label(severity: float) -> str:
+    return "LOW" if severity < 4 else "MEDIUM" if severity < 7 else "HIGH" if severity < 9 else "CRITICAL"
+
+
+def asff_from_guardduty(event: dict[str, Any]) -> dict[str, Any]:
+    """The ASFF finding Security Hub makes of a GuardDuty finding event (the fields the responder reads)."""
+    d = event["detail"]
+    account, region, resource = d["accountId"], d["region"], d["resource"]
+    family, name = d["type"].split("/", 1)
+    resources: list[dict[str, Any]] = []
+    if resource.get("instanceDetails"):
+        iid = resource["instanceDetails"]["instanceId"]
+        resources.append({"Type": "AwsEc2Instance", "Id": f"arn:aws:ec2:{region}:{account}:instance/{iid}",
+                          "Partition": "aws", "Region": region, "Details": {"AwsEc2Instance": {}}})  # fmt: skip
+    for bucket in resource.get("s3BucketDetails", []):
+        resources.append({"Type": "AwsS3Bucket", "Id": bucket["arn"], "Partition": "aws", "Region": region})
+    key = resource.get("accessKeyDetails")
+    if key:
+        resources.append({
+            "Type": "AwsIamAccessKey", "Id": f"AWS::IAM::AccessKey:{key['accessKeyId']}", "Partition": "aws",
+            "Region": region,
+            "Details": {"AwsIamAccessKey": {"AccessKeyId": key["accessKeyId"], "PrincipalId": key["principalId"],
+                                            "PrincipalName": key["userName"], "PrincipalType": key["userType"]}},
+        })  # fmt: skip
+    action = d["service"].get("action", {})
+    remote = next(
+        (a.get("remoteIpDetails", {}).get("ipAddressV4") for a in action.values() if isinstance(a, dict)), None
+    )
+    finding: dict[str, Any] = {
+        "SchemaVersion": "2018-10-08",
+        "Id": d["arn"],
+        "ProductArn": f"arn:aws:securityhub:{region}::product/aws/guardduty",
+        "ProductName": "GuardDuty",
+        "CompanyName": "Amazon",
+        "GeneratorId": d["arn"].rsplit("/finding/", 1)[0],
+        "AwsAccountId": account,
+        "Region": region,
+        "Types": [f"TTPs/{family.split(':')[0]}/{family}-{name}"],
+        "FirstObservedAt": d["service"]["eventFirstSeen"],
+        "LastObservedAt": d["service"]["eventLastSeen"],
+        "CreatedAt": d["createdAt"],
+        "UpdatedAt": d["updatedAt"],
+        "Severity": {"Product": d["severity"], "Label": _label(d["severity"]), "Normalized": int(d["severity"] * 10)},
+        "Title": d["title"],
+        "Description": d["description"],
+        "ProductFields": {
+            "aws/guardduty/service/count": str(d["service"]["count"]),
+            "aws/guardduty/service/archived": str(d["service"]["archived"]).lower(),
+        },
+        "Resources": resources,
+        "Workflow": {"Status": "NEW"},
+        "RecordState": "ARCHIVED" if d["service"]["archived"] else "ACTIVE",
+    }
+    if remote:
+        finding["Network"] = {"Direction": "IN", "SourceIpV4": remote}
+    return finding
+
+
+def forged_asff(finding: dict[str, Any]) -> dict[str, Any]:
+    """The same finding imported by someone else's product: ProductName and Types say GuardDuty, the
+    ProductArn cannot."""
+    account = finding["AwsAccountId"]
+    return {**finding, "Id": f"forged-{uuid.uuid4().hex}",
+            "ProductArn": f"arn:aws:securityhub:{finding['Region']}:{account}:product/{account}/default"}  # fmt: skip
+
+
+def securityhub_event(
+    findings: list[dict[str, Any]], *, custom_action_arn: str | None = None, action_name: str = "Contain resource"
+) -> dict[str, Any]:
+    """A `Security Hub Findings - Imported` event, or a custom-action event when an action ARN is given."""
+    first = findings[0]
+    detail: dict[str, Any] = {"findings": findings}
+    if custom_action_arn:
+        detail = {"actionName": action_name, "actionDescription": "Contain the finding's resource", **detail}
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Security Hub Findings - Custom Action"
+        if custom_action_arn
+        else "Security Hub Findings - Imported",
+        "source": "aws.securityhub",
+        "account": first["AwsAccountId"],
+        "time": _now(),
+        "region": first["Region"],
+        "resources": [custom_action_arn] if custom_action_arn else [f["ProductArn"] for f in findings[:1]],
+        "detail": detail,
+    }
+
+
+def ocsf_event(finding: dict[str, Any]) -> dict[str, Any]:
+    """A Security Hub v2 `Findings Imported V2` event (OCSF) for an ASFF finding's content."""
+    resources = [
+        {"type": r["Type"], "uid": r["Id"], "region": r.get("Region"),
+         "name": r.get("Details", {}).get("AwsIamAccessKey", {}).get("PrincipalName")}
+        for r in finding["Resources"]
+    ]  # fmt: skip
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Findings Imported V2",
+        "source": "aws.securityhub",
+        "account": finding["AwsAccountId"],
+        "time": _now(),
+        "region": finding["Region"],
+        "resources": [],
+        "detail": {
+            "finding_info": {"uid": finding["Id"], "title": finding["Title"], "types": finding["Types"]},
+            "metadata": {"product": {"uid": finding["ProductArn"], "name": "GuardDuty"}, "version": "1.5.0"},
+            "cloud": {"account": {"uid": finding["AwsAccountId"]}, "region": finding["Region"], "provider": "AWS"},
+            "resources": resources,
+            "severity": finding["Severity"]["Label"].capitalize(),
+            "severity_id": {"LOW": 2, "MEDIUM": 3, "HIGH": 4, "CRITICAL": 5}[finding["Severity"]["Label"]],
+            "status": "New",
+            "src_endpoint": {"ip": finding.get("Network", {}).get("SourceIpV4")},
+        },
+    }

@@ -25,6 +25,7 @@ def apply() -> None:
     _iam_managed_policy_quota()
     _custom_resource_responses_come_to_this_host()
     _dynamodb_requests_are_atomic()
+    _securityhub_batch_update_findings()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -186,6 +187,24 @@ def _cloudformation_gap_fillers() -> None:
                 )
             return cls(name)
 
+    class ActionTarget(_Filler, CloudFormationModel):
+        """A Security Hub custom action: its Ref and ActionTargetArn are the action's ARN."""
+
+        TYPE = "AWS::SecurityHub::ActionTarget"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> ActionTarget:
+            action_id = cloudformation_json["Properties"]["Id"]
+            arn = f"arn:aws:securityhub:{region_name}:{account_id}:action/custom/{action_id}"
+            return cls(arn, {"ActionTargetArn": arn})
+
     def _accepted(type_name: str) -> type:
         class Accepted(_Filler, CloudFormationModel):
             TYPE = type_name
@@ -203,7 +222,7 @@ def _cloudformation_gap_fillers() -> None:
 
         return Accepted
 
-    _REGISTERED.extend([Secret, Subscription, Stage])
+    _REGISTERED.extend([Secret, Subscription, Stage, ActionTarget])
     for type_name in ("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::ApiGateway::RequestValidator"):
         _REGISTERED.append(_accepted(type_name))
     parsing.get_model_map.cache_clear()
@@ -230,9 +249,12 @@ def _cloudformation_state_machines_are_executable() -> None:
 
 def deliver_events_to_state_machines() -> None:
     """EventBridge starts a Step Functions execution for each matching rule with a state machine target,
-    with the event as its input. moto delivers only to logs, archives, SQS and event buses."""
+    with the event as its input, and invokes Lambda targets asynchronously with the event. moto delivers
+    only to logs, archives, SQS and event buses."""
+    import threading
     import uuid
 
+    from moto.awslambda.models import lambda_backends
     from moto.events.models import Rule
     from moto.stepfunctions.responses import get_backend
     from moto.utilities.arns import parse_arn
@@ -241,21 +263,60 @@ def deliver_events_to_state_machines() -> None:
 
     def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
         machines = [t for t in self.targets if parse_arn(t["Arn"]).service == "states"]
-        others = [t for t in self.targets if t not in machines]
+        functions = [t for t in self.targets if parse_arn(t["Arn"]).service == "lambda"]
+        others = [t for t in self.targets if t not in machines and t not in functions]
         if others:  # moto raises on target kinds it does not know, so it sees only the ones it does
             saved, self.targets = self.targets, others
             try:
                 original(self, original_event, transform_input)
             finally:
                 self.targets = saved
-        if not machines or not self.event_pattern.matches_event(original_event):
+        if not (machines or functions) or not self.event_pattern.matches_event(original_event):
             return
+        for target in functions:
+            arn = parse_arn(target["Arn"])
+            functions_backend = lambda_backends[arn.account][arn.region]
+            body = _json_dumps(original_event)
+            threading.Thread(  # an asynchronous ("Event") invocation, as EventBridge makes
+                target=functions_backend.invoke, args=(target["Arn"], None, body, {}, {}), daemon=True
+            ).start()
         for target in machines:
             arn = parse_arn(target["Arn"])
             backend = get_backend(arn.account, arn.region)
             backend.start_execution(target["Arn"], name=uuid.uuid4().hex, execution_input=_json_dumps(original_event))
 
     Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]
+
+
+# Every BatchUpdateFindings request the emulator answered: (account, region, request), for tests and the demo.
+SECURITYHUB_UPDATES: list[tuple[str, str, dict[str, Any]]] = []
+
+
+def _securityhub_batch_update_findings() -> None:
+    """BatchUpdateFindings, which moto does not implement: records each request, applies Workflow and
+    Note to findings moto holds, and answers as Security Hub does (every finding processed)."""
+    import json as _json
+
+    from moto.securityhub import urls
+    from moto.securityhub.responses import SecurityHubResponse
+
+    urls.url_paths["{0}/findings/batchupdate$"] = SecurityHubResponse.dispatch
+
+    def batch_update_findings(self: Any) -> str:
+        request = _json.loads(self.body or "{}")
+        backend = self.securityhub_backend
+        SECURITYHUB_UPDATES.append((self.current_account, self.region, request))
+        ids = {(f["Id"], f["ProductArn"]) for f in request.get("FindingIdentifiers", [])}
+        for finding in backend.findings:
+            if (finding.id, finding.data.get("ProductArn")) in ids:
+                if "Workflow" in request:
+                    finding.data["Workflow"] = request["Workflow"]
+                if "Note" in request:
+                    finding.data["Note"] = {**request["Note"], "UpdatedAt": "now"}
+        processed = [{"Id": i, "ProductArn": p} for i, p in sorted(ids)]
+        return _json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": []})
+
+    SecurityHubResponse.batch_update_findings = batch_update_findings  # type: ignore[attr-defined]
 
 
 def _json_dumps(value: Any) -> str:

@@ -36,13 +36,14 @@ def is_mutating(operation: str) -> bool:
     return not operation.startswith(READ_PREFIXES)
 
 
-def throttle_response(request: Any, code: str) -> AWSResponse:
-    """The error AWS returns when it throttles this request, in the request's protocol."""
+def error_response(request: Any, code: str, message: str = "Rate exceeded") -> AWSResponse:
+    """The error answer AWS gives this request (by default a throttling one), in the request's protocol.
+    botocore retries it or raises it exactly as it would AWS's."""
     headers = {k.lower(): v for k, v in request.headers.items()}
     body_text = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
     if "x-amz-target" in headers:  # JSON protocol (DynamoDB, WAFv2, Step Functions, ...)
         status, out_headers = 400, {"x-amzn-ErrorType": code, "Content-Type": "application/x-amz-json-1.1"}
-        body = json.dumps({"__type": code, "message": "Rate exceeded"})
+        body = json.dumps({"__type": code, "message": message})
     elif "Action=" in body_text and "//ec2." in request.url:  # EC2 protocol
         status, out_headers = 503, {"Content-Type": "text/xml"}
         body = (
@@ -52,7 +53,7 @@ def throttle_response(request: Any, code: str) -> AWSResponse:
     elif "Action=" in body_text:  # query protocol (IAM, STS, SNS, Auto Scaling)
         status, out_headers = 400, {"Content-Type": "text/xml"}
         body = (
-            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>Rate exceeded</Message>"
+            f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message>"
             "</Error><RequestId>injected</RequestId></ErrorResponse>"
         )
     else:  # REST-XML (S3)
@@ -77,6 +78,7 @@ class FaultInjector:
     throttle_all: bool = False
     active: bool = True  # False: requests pass straight to moto, unrecorded (set-up and assertions)
     crash_after_mutations: int | None = None  # let this many mutating calls run, then crash
+    fail_operations: dict[str, str] = field(default_factory=dict)  # operation -> error code, every attempt
     calls: list[Call] = field(default_factory=list)
     _by_invocation: dict[str, Call] = field(default_factory=dict)
     _codes: Any = field(default_factory=lambda: itertools.cycle(THROTTLE_CODES))
@@ -106,9 +108,11 @@ class FaultInjector:
             if invocation:
                 self._by_invocation[invocation] = call
         call.attempts += 1
+        if operation in self.fail_operations:
+            return error_response(request, self.fail_operations[operation], message=f"injected {operation} failure")
         if call.attempts == 1 and (self.throttle_all or call.index in self.throttle_calls):
             call.throttled += 1
-            return throttle_response(request, next(self._codes))
+            return error_response(request, next(self._codes))
         if self.crash_after_mutations is not None and self.mutations_run() >= self.crash_after_mutations:
             raise InjectedCrash(f"crash before {operation} (after {self.mutations_run()} mutating calls)")
         call.ran += 1

@@ -113,10 +113,10 @@ class Responder:
                 raise AssertionError(f"no email {prefix!r}; got {[e.subject for e in self.emails()]}")
             time.sleep(0.05)
 
-    # -- approval API, as API Gateway calls the function ----------------------------------------
-    def _approval_function(self) -> FunctionSpec:
+    # -- functions, invoked as Lambda would -------------------------------------------------------
+    def function(self, logical_id_part: str) -> FunctionSpec:
         name = next(
-            p for k, (t, p) in self.stack.resources.items() if t == "AWS::Lambda::Function" and "ApprovalHandler" in k
+            p for k, (t, p) in self.stack.resources.items() if t == "AWS::Lambda::Function" and logical_id_part in k
         )
         cfg = self.lam.get_function_configuration(FunctionName=name)
         return FunctionSpec(
@@ -125,6 +125,21 @@ class Responder:
             handler=cfg["Handler"],
             environment=cfg["Environment"]["Variables"],
         )
+
+    def invoke(self, logical_id_part: str, payload: Any) -> tuple[dict[str, Any], bool]:
+        result, errored = self.invoker.invoke(self.function(logical_id_part), payload)
+        return json.loads(result), errored
+
+    def executions(self) -> list[dict[str, Any]]:
+        arn = self.stack.outputs["ContainmentStateMachine"]
+        return self.sfn.list_executions(stateMachineArn=arn, maxResults=1000)["executions"]
+
+    def wait_all(self, timeout: float = 60) -> list[dict[str, Any]]:
+        """Wait for every containment execution to end; their descriptions."""
+        return [self.wait(e["executionArn"], timeout) for e in self.executions()]
+
+    def _approval_function(self) -> FunctionSpec:
+        return self.function("ApprovalHandler")
 
     def http(
         self, method: str, url: str, form: dict[str, str] | None = None, content_type: str | None = None

@@ -14,6 +14,7 @@ from responder_cli.sandbox.deploy import deploy
 from tests.support.harness import STACK, Responder, code_dir
 
 APPROVAL_TIMEOUT_S = 8
+MEMBER_EXTERNAL_ID = "workflow-test-external-id"
 
 
 @pytest.fixture(scope="session")
@@ -26,6 +27,7 @@ def assembly(tmp_path_factory) -> Path:
             "notificationEmail": "soc@example.com",
             "approvalTimeoutHours": APPROVAL_TIMEOUT_S / 3600,
             "protectedArns": "arn:aws:ec2:*:123456789012:instance/i-0protected*",
+            "memberExternalId": MEMBER_EXTERNAL_ID,
         },
         str(out),
     )

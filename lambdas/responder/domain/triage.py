@@ -71,6 +71,9 @@ def absorb(incident: Incident, summary: FindingSummary, delivery_id: str | None 
     else:
         known.count = max(known.count, summary.count)
         known.deliveries += 1
+        # The same GuardDuty finding through Security Hub: keep where to write back to.
+        if known.securityhub is None and summary.securityhub is not None:
+            known.securityhub = summary.securityhub
         if summary.last_seen and (known.last_seen is None or summary.last_seen > known.last_seen):
             known.last_seen = summary.last_seen
         incident.log("finding_redelivered", f"{summary.id} count {known.count}")
