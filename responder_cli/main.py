@@ -321,7 +321,9 @@ def cmd_sandbox_up(ctx: Ctx) -> None:
 def cmd_sandbox_demo(ctx: Ctx) -> None:
     from responder_cli.sandbox.demo import run_demo
 
-    if not run_demo(port=ctx.args.port, interactive=ctx.args.interactive):
+    if ctx.args.accounts not in (1, 2):
+        raise CliError("--accounts takes 1 or 2")
+    if not run_demo(port=ctx.args.port, interactive=ctx.args.interactive, accounts=ctx.args.accounts):
         raise CliError("the demo did not verify every step")
 
 
@@ -445,6 +447,9 @@ def parser() -> argparse.ArgumentParser:
     demo = sandbox.add_parser("demo", help="the whole job, end to end, scripted", parents=[common])
     demo.add_argument("--port", type=int, default=4566)
     demo.add_argument("--interactive", action="store_true", help="stop at the email and wait for a click")
+    demo.add_argument(
+        "--accounts", type=int, default=1, help="2: also contain and restore an instance in a second account and region"
+    )
     demo.set_defaults(func=cmd_sandbox_demo)
     outbox = sandbox.add_parser("outbox", help="the captured emails", parents=[common])
     outbox.set_defaults(func=cmd_sandbox_outbox)

@@ -19,6 +19,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
             "id": incident.resource.id,
             "account": incident.resource.account,
             "region": incident.resource.region,
+            "account_alias": incident.account_alias,
         },
         "findings": [
             {"id": f.id, "type": f.type, "severity": f.severity, "count": f.count, "source": f.source}
@@ -64,7 +65,9 @@ def show_incident(incident: Incident) -> str:
     out = [
         f"Incident   {d['incident_id']}",
         f"Status     {d['status']}",
-        f"Resource   {r['type']} {r['id']}  (account {r['account']}, {r['region']})",
+        f"Resource   {r['type']} {r['id']}  (account {r['account']}"
+        + (f" {r['account_alias']}" if r.get("account_alias") else "")
+        + f", {r['region']})",
         f"Created    {d['created_at']}",
     ]
     if d["contained_at"]:

@@ -84,6 +84,9 @@ class Workflows(Construct):
             f"arn:{stack.partition}:iam::{stack.account}:role/{stack.stack_name}-*",
             f"arn:{stack.partition}:lambda:*:{stack.account}:function:{stack.stack_name}-*",
             f"arn:{stack.partition}:states:*:{stack.account}:stateMachine:{stack.stack_name}-*",
+            # the member role in every member account, and the responder's roles seen from there
+            f"arn:{stack.partition}:iam::*:role/{cfg.member_role_name}",
+            f"arn:{stack.partition}:iam::*:role/{stack.stack_name}-*",
         ]
 
         triage = self._fn(
@@ -133,6 +136,7 @@ class Workflows(Construct):
                 *EC2_READ,
                 "elasticloadbalancing:DescribeTargetGroups",
                 "elasticloadbalancing:DescribeTargetHealth",
+                "iam:ListAccountAliases",
             ],
             ["*"],
         )

@@ -140,10 +140,108 @@ def _follow_approve_link(link: str, name: str) -> tuple[int, str]:
         return exc.code, exc.read().decode()
 
 
-def run_demo(port: int = 4566, interactive: bool = False) -> bool:
+MEMBER_ACCOUNT = "222222222222"
+MEMBER_REGION = "us-west-2"
+EXTERNAL_ID = "sandbox-demo-external-id"
+
+
+def _member_session(account: str, region: str) -> boto3.Session:
+    """Credentials in another account: the emulator grants them through an assumed role there."""
+    creds = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="sandbox-demo"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+def _second_account(demo: Demo, sandbox: Sandbox, session: boto3.Session) -> bool:
+    """One incident in a member account and another region, through the MemberRoleStack's role."""
+    from infra.config import ResponderConfig
+    from responder.adapters.preferences import PreferenceStore
+    from responder.models.preferences import Mode, Rule, RuleMatch
+    from responder_cli.sandbox.deploy import deploy_standalone
+
+    assert sandbox.stack is not None and sandbox.assembly_dir is not None
+    outputs = sandbox.stack.outputs
+    stack_name = ResponderConfig().stack_name
+    demo.step(f"a second account: deploy the MemberRoleStack in {MEMBER_ACCOUNT} (as a StackSet would)")
+    member = _member_session(MEMBER_ACCOUNT, MEMBER_REGION)
+    deployed = deploy_standalone(
+        member,
+        sandbox.assembly_dir / f"{stack_name}MemberRole.template.json",
+        f"{stack_name}MemberRole",
+        {"SecurityAccountId": "123456789012", "ExternalId": EXTERNAL_ID},
+    )
+    demo.check(deployed.outputs.get("MemberRoleArn", "").startswith(f"arn:aws:iam::{MEMBER_ACCOUNT}:role/"),
+               f"member role {deployed.outputs.get('MemberRoleArn')}")  # fmt: skip
+
+    demo.step(f"a victim in {MEMBER_ACCOUNT} / {MEMBER_REGION}, and a preference: that account contains at once")
+    ec2 = member.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.52.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.52.1.0/24", AvailabilityZone=f"{MEMBER_REGION}a")["Subnet"][
+        "SubnetId"
+    ]
+    gid = ec2.create_security_group(GroupName="db-clients", Description="demo", VpcId=vpc)["GroupId"]
+    iid = ec2.run_instances(
+        ImageId=AMI, InstanceType="t3.micro", MinCount=1, MaxCount=1,
+        NetworkInterfaces=[{"DeviceIndex": 0, "SubnetId": subnet, "Groups": [gid]}],
+    )["Instances"][0]["InstanceId"]  # fmt: skip
+    PreferenceStore(outputs["PreferencesTable"], session.client("dynamodb")).put(
+        Rule(id="member-auto", priority=5, mode=Mode.AUTO, match=RuleMatch(accounts=[MEMBER_ACCOUNT]))
+    )
+    before = _state(member, iid)
+    print("\n".join(f"            {k}: {v}" for k, v in before.items()))
+
+    demo.step(f"inject a GuardDuty finding from {MEMBER_ACCOUNT} into the security account's bus")
+    event = ec2_finding(FINDING, instance_id=iid, severity=8.0, account=MEMBER_ACCOUNT, region=MEMBER_REGION)
+    session.client("events").put_events(
+        Entries=[{"Source": event["source"], "DetailType": event["detail-type"], "Detail": json.dumps(event["detail"])}]
+    )
+
+    def incident() -> dict[str, Any] | None:
+        found = [
+            i for i in _incidents(session, outputs["IncidentsTable"]) if i["resource"]["account"] == MEMBER_ACCOUNT
+        ]
+        return found[0] if found else None
+
+    contained = _wait(lambda: (i := incident()) and i["status"] in ("CONTAINED", "FAILED") and i, 120)
+    if not demo.check(bool(contained) and contained["status"] == "CONTAINED",
+                      f"incident {contained and contained['incident_id']} CONTAINED in {MEMBER_ACCOUNT}/{MEMBER_REGION}"):  # fmt: skip
+        print(f"          error: {contained and contained.get('error')}")
+        return False
+    after = _state(member, iid)
+    print("\n".join(_diff(before, after)))
+    demo.check(all(v == "responder-isolation" for k, v in after.items() if k.endswith("groups")),
+               "isolated in the member account, by the member role")  # fmt: skip
+
+    demo.step("restore it: in the same account and region")
+    sfn = session.client("stepfunctions")
+    execution = sfn.start_execution(
+        stateMachineArn=outputs["RestoreStateMachine"], name=f"demo-restore-member-{int(time.time())}",
+        input=json.dumps({"incident_id": contained["incident_id"]}),
+    )["executionArn"]  # fmt: skip
+    _wait(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 120)
+    final = incident()
+    demo.check(final is not None and final["status"] == "RESTORED", "incident RESTORED")
+    demo.check(_state(member, iid) == before, "restored state equals the pre-state")
+    return True
+
+
+def _incidents(session: boto3.Session, table: str) -> list[dict[str, Any]]:
+    items = session.client("dynamodb").scan(
+        TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": "INCIDENT#"}}
+    )["Items"]
+    return [json.loads(i["doc"]["S"]) for i in items]
+
+
+def run_demo(port: int = 4566, interactive: bool = False, accounts: int = 1) -> bool:
     demo = Demo()
     demo.step("start the sandbox: emulator, synthesized stack deployed, real handlers")
-    sandbox = Sandbox(port=port)
+    sandbox = Sandbox(port=port, context={"memberExternalId": EXTERNAL_ID} if accounts > 1 else None)
     try:
         sandbox.start()
     except OSError as exc:
@@ -242,6 +340,8 @@ def run_demo(port: int = 4566, interactive: bool = False) -> bool:
         restored = _state(session, iid)
         print("\n".join(_diff(after, restored)))
         demo.check(restored == before, "restored state equals the pre-state, attribute by attribute")
+        if accounts > 1:
+            _second_account(demo, sandbox, session)
     finally:
         sandbox.stop()
     print(f"\n[{time.monotonic() - demo.start:6.1f}s] {'every step verified' if demo.ok else 'SOME STEPS FAILED'}")

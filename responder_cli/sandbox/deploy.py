@@ -94,6 +94,24 @@ def deploy(session: Any, assembly: Path, stack_name: str, timeout_s: float = 300
         TemplateURL=f"https://{bucket}.s3.{region}.amazonaws.com/{template_key}",
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
+    return _created(cfn, stack_name, timeout_s)
+
+
+def deploy_standalone(
+    session: Any, template: Path, stack_name: str, parameters: dict[str, str], timeout_s: float = 120
+) -> DeployedStack:
+    """Deploy a template that needs no assets (the MemberRoleStack), with parameters, as a StackSet would."""
+    cfn = session.client("cloudformation")
+    cfn.create_stack(
+        StackName=stack_name,
+        TemplateBody=template.read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    return _created(cfn, stack_name, timeout_s)
+
+
+def _created(cfn: Any, stack_name: str, timeout_s: float) -> DeployedStack:
     deadline = time.monotonic() + timeout_s
     while True:
         stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]

@@ -79,6 +79,7 @@ class Sandbox:
         self._http: ThreadingHTTPServer | None = None
         self.invoker: WorkerInvoker | None = None
         self.stack: DeployedStack | None = None
+        self.assembly_dir: Path | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -140,8 +141,9 @@ class Sandbox:
 
         app, stack = build_app(self.context, str(self.workdir / "cdk.out"))
         assembly = app.synth()
+        self.assembly_dir = Path(assembly.directory)
         session = boto3.Session(region_name=self.region)
-        return deploy(session, Path(assembly.directory), stack.stack_name)
+        return deploy(session, self.assembly_dir, stack.stack_name)
 
     # -- emulator access -------------------------------------------------------------------------
     def _code_for(self, function_name: str) -> bytes:

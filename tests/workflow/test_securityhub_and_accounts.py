@@ -152,6 +152,7 @@ def test_a_finding_in_another_account_and_region_is_contained_and_restored_there
     recorder = FaultInjector().install(monkeypatch)
     _rules(responder, Rule(id="auto", priority=1, mode=Mode.AUTO))
     member = _member_session("222222222222", "eu-west-1")
+    member.client("iam").create_account_alias(AccountAlias="payments-prod")
     ec2 = member.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.30.1.0/24", AvailabilityZone="eu-west-1a")["Subnet"]["SubnetId"]
@@ -169,6 +170,7 @@ def test_a_finding_in_another_account_and_region_is_contained_and_restored_there
     incident = responder.only_incident()
     assert incident.status.value == "CONTAINED"
     assert (incident.resource.account, incident.resource.region) == ("222222222222", "eu-west-1")
+    assert incident.account_alias == "payments-prod"  # read through the member role, shown in emails
     for eni in victim.enis:
         assert eni_groups(ec2, eni) != victim.groups[eni]
     assume = [c for c in recorder.calls if c.operation == "AssumeRole"]

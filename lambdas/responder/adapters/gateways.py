@@ -30,3 +30,6 @@ class AwsGateways:
 
     def waf(self, incident: Incident, region: str) -> WafGateway:
         return WafGateway(self._client("wafv2", incident, region))
+
+    def account_alias(self, incident: Incident) -> str | None:
+        return self.accounts.account_alias(incident.resource.account, incident.resource.region)

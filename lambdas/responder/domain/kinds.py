@@ -28,6 +28,7 @@ class Gateways(Protocol):
     def iam(self, incident: Incident) -> IamGateway: ...
     def s3(self, incident: Incident) -> S3Gateway: ...
     def waf(self, incident: Incident, region: str) -> WafGateway: ...
+    def account_alias(self, incident: Incident) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Settings:
 
     deny_all_policy_name: str = "ContainmentResponder-deny-all"
     exempt_principals: list[str] = field(default_factory=list)  # the responder's roles and break-glass ARNs
+    member_role_name: str = "ContainmentResponderMember"
     isolation_mode: str = "two_step"
 
     def deny_all_arn(self, incident: Incident) -> str:
@@ -52,7 +54,11 @@ def _finding_keys(incident: Incident) -> set[str]:
 
 
 def _exempt(incident: Incident, decision: Decision, settings: Settings) -> list[str]:
-    return [*settings.exempt_principals, *decision.actions.s3.break_glass_arns]
+    """Who a contained bucket still admits: the responder's roles, the member role it acts through in the
+    bucket's account (or it could not restore the policy), and the rule's break-glass principals."""
+    r = incident.resource
+    member = f"arn:{partition_for(r.region)}:iam::{r.account}:role/{settings.member_role_name}"
+    return [*settings.exempt_principals, member, *decision.actions.s3.break_glass_arns]
 
 
 def _waf_gateway(gws: Gateways, incident: Incident) -> WafGateway:

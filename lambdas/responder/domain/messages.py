@@ -19,7 +19,7 @@ def _header(incident: Incident) -> list[str]:
         f"Incident:  {incident.incident_id}",
         f"Status:    {incident.status.value}",
         f"Resource:  {r.type.value} {r.id}",
-        f"Account:   {r.account}",
+        f"Account:   {r.account}" + (f" ({incident.account_alias})" if incident.account_alias else ""),
         f"Region:    {r.region}",
     ]
     if incident.decision:

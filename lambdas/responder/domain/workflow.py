@@ -101,7 +101,8 @@ def _decision(incident: Incident) -> Decision:
 def plan(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Plan:
     incident = store.get(incident_id)
     _require(incident, {Status.NEW}, "plan")
-    return kinds.plan(gws, incident, _decision(incident), settings)
+    the_plan = kinds.plan(gws, incident, _decision(incident), settings)
+    return the_plan.model_copy(update={"account_alias": gws.account_alias(incident)})
 
 
 def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
@@ -118,6 +119,7 @@ def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
         inc.impact = the_plan.impact
         inc.pre_state = the_plan.pre_state
         inc.waf = the_plan.waf
+        inc.account_alias = the_plan.account_alias
         if decision.dry_run or decision.mode is Mode.NOTIFY or the_plan.pre_state is None:
             inc.status = Status.NOTIFIED
         elif decision.mode is Mode.AUTO:

@@ -30,6 +30,7 @@ class ContainmentEnv(MemberAccessEnv):
             deny_all_policy_name=self.deny_all_policy_name,
             exempt_principals=self.exempt_principals,
             isolation_mode=self.isolation_mode,
+            member_role_name=self.member_role_name,
         )
 
     def gateways(self, function: str) -> AwsGateways:

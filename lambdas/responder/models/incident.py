@@ -184,6 +184,7 @@ class Plan(_Model):
     impact: Impact
     pre_state: PreState | None  # None only for notify-only targets (the root user)
     waf: WafChange | None = None
+    account_alias: str | None = None  # where the role in the resource's account may read it
 
 
 class ActionStatus(StrEnum):
@@ -256,6 +257,7 @@ class Incident(_Model):
     skip_reason: str | None = None
     error: str | None = None
     restore_report: list[str] = Field(default_factory=list)
+    account_alias: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     containment_started_at: datetime | None = None
