@@ -44,6 +44,7 @@ def test_finding_to_contained_to_restored_through_the_cli(sandbox, tmp_path):
         "id": victim.instance_id,
         "account": "123456789012",
         "region": "us-east-1",
+        "account_alias": None,  # the sandbox account has none
     }
     assert pending["decision"]["mode"] == "approve" and pending["pre_state"]["instance_id"] == victim.instance_id
 

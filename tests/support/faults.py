@@ -129,9 +129,10 @@ class FaultInjector:
         return [op for op in self.executed() if is_mutating(op)]
 
     def resource_mutations(self) -> list[str]:
-        """Mutating calls executed on anything but the responder's own state (DynamoDB)."""
+        """Mutating calls executed on anything but the responder's own state (DynamoDB) and its member-role
+        sessions (STS AssumeRole changes nothing)."""
         return [
             f"{c.service}.{c.operation}"
             for c in self.calls
-            if c.ran and is_mutating(c.operation) and c.service != "dynamodb"
+            if c.ran and is_mutating(c.operation) and c.service not in ("dynamodb", "sts")
         ]
