@@ -41,7 +41,7 @@ RETRYABLE = ["ConcurrentUpdate"]
 # The functions that read or change resources, and so may act in member accounts through the member role.
 MEMBER_CALLERS = ("Triage", "Plan", "Contain", "Verify", "RestoreApply", "RestoreVerify")
 # The functions that write incident state changes back to Security Hub.
-WRITE_BACK_CALLERS = ("RequestApproval", "Notify", "Finalize", "RestoreVerify")
+WRITE_BACK_CALLERS = ("Triage", "RequestApproval", "Notify", "Finalize", "RestoreVerify")
 
 
 def member_caller_role_name(stack_name: str, function: str) -> str:

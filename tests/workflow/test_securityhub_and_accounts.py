@@ -194,3 +194,15 @@ def test_an_unassumable_member_role_fails_the_incident_naming_the_account(respon
     assert incident.status.value == "FAILED"
     assert incident.error and "account 333333333333: cannot assume" in incident.error
     assert incident.actions == []
+
+
+def test_a_skipped_security_hub_finding_gets_a_note_saying_why(responder):
+    moto_fidelity.SECURITYHUB_UPDATES.clear()
+    exempt = make_instance(responder.session.client("ec2"), enis=1, tags={"responder:exempt": "true"})
+    asff = samples.asff_from_guardduty(samples.ec2_finding(C2, instance_id=exempt.instance_id))
+    _intake(responder, samples.securityhub_event([asff]))
+    assert all(d["status"] == "SUCCEEDED" for d in responder.wait_all())
+    assert responder.only_incident().status.value == "SKIPPED"
+    (update,) = [u for _, _, u in moto_fidelity.SECURITYHUB_UPDATES]
+    assert "SKIPPED" in update["Note"]["Text"] and "responder:exempt=true" in update["Note"]["Text"]
+    assert "Workflow" not in update

@@ -29,6 +29,10 @@ def write_back_for(incident: Incident) -> WriteBack | None:
     wanted = incident.decision is not None and incident.decision.actions.securityhub_workflow
     status = WORKFLOW_FOR.get(incident.status) if wanted else None
     where = f"{incident.resource.type.value} {incident.resource.id} in {incident.resource.account}/{incident.resource.region}"
-    detail = f": {incident.error}" if incident.status is Status.FAILED and incident.error else ""
+    detail = ""
+    if incident.status is Status.FAILED and incident.error:
+        detail = f": {incident.error}"
+    elif incident.status is Status.SKIPPED and incident.skip_reason:
+        detail = f": {incident.skip_reason}"
     note = f"Containment responder incident {incident.incident_id} is {incident.status.value} ({where}){detail}"
     return WriteBack(refs=refs, note=note, workflow_status=status)

@@ -14,6 +14,7 @@ from responder.adapters.tags import ResourceTags
 from responder.domain.findings import findings_of
 from responder.domain.triage import triage
 from responder.handlers._runtime import MemberAccessEnv, count, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._writeback import WRITE_BACK
 from responder.models.events import MalformedFinding, parse_event
 
 
@@ -50,6 +51,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_keys(None, finding.id)
     result = triage(finding, STORE, TAGS, ENV.protected_arns, ENV.own_arns, event.get("execution_arn"), delivery)
     incident_keys(result.incident_id, finding.id)
+    if result.outcome == "skipped" and finding.securityhub is not None:
+        WRITE_BACK(STORE.get(result.incident_id))  # the finding's note says why nothing was done
     count("FindingsTriaged")
     count({"new": "IncidentsOpened", "absorbed": "FindingsAbsorbed", "skipped": "FindingsSkipped"}[result.outcome])
     logger.info(
