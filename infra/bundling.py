@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,10 +38,10 @@ PROVIDED_BY_RUNTIME = (
 def layer_dir() -> Path:
     digest = hashlib.sha256(REQUIREMENTS.read_bytes() + f"|{RUNTIME_PYTHON}|{PLATFORM}|v2".encode()).hexdigest()[:16]
     out = ROOT / ".build" / "layer" / digest
-    if (out / ".complete").exists():
-        return out
-    tmp = out.parent / f"{digest}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
+    return _build_once(out, _install_layer)
+
+
+def _install_layer(tmp: Path) -> None:
     cmd = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
         "--target", str(tmp / "python"), "--platform", PLATFORM, "--implementation", "cp",
@@ -48,13 +49,26 @@ def layer_dir() -> Path:
     ]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)  # noqa: S603
     if proc.returncode != 0:
-        shutil.rmtree(tmp, ignore_errors=True)
         raise RuntimeError(f"bundling the Lambda dependencies failed:\n{proc.stderr[-4000:]}")
-    site = tmp / "python"
-    for entry in site.iterdir():
+    for entry in (tmp / "python").iterdir():
         base = entry.name.split("-")[0].lower().removesuffix(".py")
         if base in PROVIDED_BY_RUNTIME or entry.name == "bin":
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink()
+
+
+def _build_once(out: Path, build: Callable[[Path], None]) -> Path:
+    """Build into a temporary sibling and rename it into place, marked complete: a directory that exists
+    is whole, a failed build leaves nothing, and concurrent builds (parallel synths) do not collide."""
+    if (out / ".complete").exists():
+        return out
+    tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        build(tmp)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     (tmp / ".complete").write_text("ok\n")
     try:
         tmp.rename(out)
@@ -123,17 +137,11 @@ def function_code_dir(handler: str) -> Path:
     for file in files:
         digest.update(file.relative_to(LAMBDA_DIR).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     out = ROOT / ".build" / "code" / f"{module.rsplit('.', 1)[-1]}-{digest.hexdigest()[:16]}"
-    if (out / ".complete").exists():
-        return out
-    tmp = out.parent / f"{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    for file in files:
-        target = tmp / file.relative_to(LAMBDA_DIR)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(file, target)
-    (tmp / ".complete").write_text("ok\n")
-    try:
-        tmp.rename(out)
-    except OSError:  # another process finished first
-        shutil.rmtree(tmp, ignore_errors=True)
-    return out
+
+    def copy(tmp: Path) -> None:
+        for file in files:
+            target = tmp / file.relative_to(LAMBDA_DIR)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(file, target)
+
+    return _build_once(out, copy)

@@ -12,7 +12,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.function import RoleGrants
-from infra.constructs.permissions import grant_ec2_write, grant_principal_and_bucket_writes
+from infra.constructs.permissions import deny_all_policy, grant_ec2_write, grant_principal_and_bucket_writes
 from infra.constructs.workflow import MEMBER_CALLERS, member_caller_role_name
 from infra.nag import acknowledge
 
@@ -61,15 +61,7 @@ class MemberRoleStack(Stack):
             ),
         )
         # The same deny-all managed policy the responder attaches in its own account, under the same name.
-        deny_all = iam.ManagedPolicy(
-            self,
-            "DenyAll",
-            managed_policy_name=f"{responder_stack_name}-deny-all",
-            description="Attached by the containment responder to contained IAM principals; detached on restore",
-            statements=[
-                iam.PolicyStatement(sid="ResponderDenyAll", effect=iam.Effect.DENY, actions=["*"], resources=["*"])
-            ],
-        )
+        deny_all = deny_all_policy(self, responder_stack_name)
         grants = RoleGrants(self.role)
         for containing in (True, False):
             grant_ec2_write(grants, self, containing=containing)

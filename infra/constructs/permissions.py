@@ -153,3 +153,17 @@ def grant_ec2_write(fn: Grants, scope: Construct, containing: bool) -> None:
         )
     else:
         fn.allow(["autoscaling:ExitStandby"], [asg])
+
+
+def deny_all_policy(scope: Construct, responder_stack_name: str) -> iam.ManagedPolicy:
+    """The deny-all managed policy the responder attaches to contained principals, under the name it looks
+    for in every account (`<stack>-deny-all`)."""
+    return iam.ManagedPolicy(
+        scope,
+        "DenyAll",
+        managed_policy_name=f"{responder_stack_name}-deny-all",
+        description="Attached by the containment responder to contained IAM principals; detached on restore",
+        statements=[
+            iam.PolicyStatement(sid="ResponderDenyAll", effect=iam.Effect.DENY, actions=["*"], resources=["*"])
+        ],
+    )

@@ -8,7 +8,6 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -21,6 +20,7 @@ from infra.config import ResponderConfig
 from infra.constructs.function import ResponderFunction
 from infra.constructs.permissions import (
     EC2_READ,
+    deny_all_policy,
     grant_ec2_write,
     grant_principal_and_bucket_writes,
     grant_reads,
@@ -71,15 +71,7 @@ class Workflows(Construct):
         self._inputs = inputs
         self._function_scope = Construct(self, "Functions")
         self.functions: dict[str, ResponderFunction] = {}
-        self.deny_all = iam.ManagedPolicy(
-            self,
-            "DenyAll",
-            managed_policy_name=f"{stack.stack_name}-deny-all",
-            description="Attached by the containment responder to contained IAM principals; detached on restore",
-            statements=[
-                iam.PolicyStatement(sid="ResponderDenyAll", effect=iam.Effect.DENY, actions=["*"], resources=["*"])
-            ],
-        )
+        self.deny_all = deny_all_policy(self, stack.stack_name)
         self.own_arn_patterns = [
             f"arn:{stack.partition}:iam::{stack.account}:role/{stack.stack_name}-*",
             f"arn:{stack.partition}:lambda:*:{stack.account}:function:{stack.stack_name}-*",

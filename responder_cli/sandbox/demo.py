@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from responder_cli.samples import ec2_finding
+from responder_cli.sandbox.accounts import emulator_account_session
 from responder_cli.sandbox.sandbox import Sandbox
 
 FINDING = "Backdoor:EC2/C&CActivity.B"
@@ -145,19 +146,6 @@ MEMBER_REGION = "us-west-2"
 EXTERNAL_ID = "sandbox-demo-external-id"
 
 
-def _member_session(account: str, region: str) -> boto3.Session:
-    """Credentials in another account: the emulator grants them through an assumed role there."""
-    creds = boto3.client("sts").assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="sandbox-demo"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
-
-
 def _second_account(demo: Demo, sandbox: Sandbox, session: boto3.Session) -> bool:
     """One incident in a member account and another region, through the MemberRoleStack's role."""
     from infra.config import ResponderConfig
@@ -169,7 +157,7 @@ def _second_account(demo: Demo, sandbox: Sandbox, session: boto3.Session) -> boo
     outputs = sandbox.stack.outputs
     stack_name = ResponderConfig().stack_name
     demo.step(f"a second account: deploy the MemberRoleStack in {MEMBER_ACCOUNT} (as a StackSet would)")
-    member = _member_session(MEMBER_ACCOUNT, MEMBER_REGION)
+    member = emulator_account_session(MEMBER_ACCOUNT, MEMBER_REGION)
     deployed = deploy_standalone(
         member,
         sandbox.assembly_dir / f"{stack_name}MemberRole.template.json",
@@ -219,16 +207,21 @@ def _second_account(demo: Demo, sandbox: Sandbox, session: boto3.Session) -> boo
                "isolated in the member account, by the member role")  # fmt: skip
 
     demo.step("restore it: in the same account and region")
-    sfn = session.client("stepfunctions")
-    execution = sfn.start_execution(
-        stateMachineArn=outputs["RestoreStateMachine"], name=f"demo-restore-member-{int(time.time())}",
-        input=json.dumps({"incident_id": contained["incident_id"]}),
-    )["executionArn"]  # fmt: skip
-    _wait(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 120)
+    _restore(session, outputs["RestoreStateMachine"], contained["incident_id"])
     final = incident()
     demo.check(final is not None and final["status"] == "RESTORED", "incident RESTORED")
     demo.check(_state(member, iid) == before, "restored state equals the pre-state")
     return True
+
+
+def _restore(session: boto3.Session, state_machine: str, incident_id: str) -> bool:
+    """Start a restore execution for the incident; whether it ended within two minutes."""
+    sfn = session.client("stepfunctions")
+    execution = sfn.start_execution(
+        stateMachineArn=state_machine, name=f"demo-restore-{incident_id[-8:]}-{int(time.time())}",
+        input=json.dumps({"incident_id": incident_id}),
+    )["executionArn"]  # fmt: skip
+    return bool(_wait(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 120))
 
 
 def _incidents(session: boto3.Session, table: str) -> list[dict[str, Any]]:
@@ -329,14 +322,9 @@ def run_demo(port: int = 4566, interactive: bool = False, accounts: int = 1) -> 
         )
 
         demo.step("restore the incident")
-        sfn = session.client("stepfunctions")
-        execution = sfn.start_execution(
-            stateMachineArn=outputs["RestoreStateMachine"], name=f"demo-restore-{int(time.time())}",
-            input=json.dumps({"incident_id": contained["incident_id"]}),
-        )["executionArn"]  # fmt: skip
-        done = _wait(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 120)
+        done = _restore(session, outputs["RestoreStateMachine"], contained["incident_id"])
         final = _incident(session, outputs["IncidentsTable"])
-        demo.check(bool(done) and final is not None and final["status"] == "RESTORED", "incident RESTORED")
+        demo.check(done and final is not None and final["status"] == "RESTORED", "incident RESTORED")
         restored = _state(session, iid)
         print("\n".join(_diff(after, restored)))
         demo.check(restored == before, "restored state equals the pre-state, attribute by attribute")

@@ -14,12 +14,11 @@ from __future__ import annotations
 import re
 import time
 
-import boto3
-
 from responder.adapters.preferences import PreferenceStore
 from responder.models.preferences import Mode, Rule, RuleActions, RuleMatch
 from responder_cli import samples
 from responder_cli.sandbox import moto_fidelity
+from responder_cli.sandbox.accounts import emulator_account_session
 from tests.support.faults import FaultInjector
 from tests.support.victims import eni_groups, make_instance
 
@@ -135,23 +134,10 @@ def test_custom_action_rule_can_contain_at_once_and_set_the_workflow_status(resp
     assert update["Workflow"] == {"Status": "RESOLVED"}
 
 
-def _member_session(account: str, region: str) -> boto3.Session:
-    """Credentials in another account, as moto grants them: through an assumed role there."""
-    creds = boto3.client("sts", region_name=region).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole", RoleSessionName="test-setup"
-    )["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )
-
-
 def test_a_finding_in_another_account_and_region_is_contained_and_restored_there(responder, monkeypatch):
     recorder = FaultInjector().install(monkeypatch)
     _rules(responder, Rule(id="auto", priority=1, mode=Mode.AUTO))
-    member = _member_session("222222222222", "eu-west-1")
+    member = emulator_account_session("222222222222", "eu-west-1")
     member.client("iam").create_account_alias(AccountAlias="payments-prod")
     ec2 = member.client("ec2")
     vpc = ec2.create_vpc(CidrBlock="10.30.0.0/16")["Vpc"]["VpcId"]
