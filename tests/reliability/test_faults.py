@@ -28,7 +28,6 @@ from tests.support.faults import FaultInjector, InjectedCrash
 from tests.support.scenarios import SCENARIOS
 
 FULL = RestoreOptions(reactivate_keys=True, lift_session_revocation=True)
-TRIED: dict[str, int] = {"throttled_calls": 0, "crash_points": 0}
 
 
 @pytest.fixture
@@ -61,15 +60,20 @@ def _contain(inc: Incident, injector: FaultInjector) -> None:
         injector.active = False
 
 
-def _baseline(kind: str, monkeypatch) -> FaultInjector:
-    injector = FaultInjector().install(monkeypatch)
+def _contained(kind: str, injector: FaultInjector, monkeypatch, why: str = "") -> FaultInjector:
+    """A fresh world with the kind's victim, contained under the injector's faults, and verified."""
+    injector.install(monkeypatch)
     reset_clients()
     with mock_aws():
         inc, _ = _world(kind, injector)
         _contain(inc, injector)
-        assert k.verify(inc) == []
+        assert k.verify(inc) == [], f"{kind}: {why or 'not contained'}"
     reset_clients()
     return injector
+
+
+def _baseline(kind: str, monkeypatch) -> FaultInjector:
+    return _contained(kind, FaultInjector(), monkeypatch)
 
 
 @pytest.mark.parametrize("kind", sorted(SCENARIOS))
@@ -78,17 +82,11 @@ def test_throttling_at_every_call_still_contains_once(kind, monkeypatch, backoff
     expected = baseline.mutating()
     assert expected, "the scenario must change something"
     for index, call in enumerate(baseline.calls):
-        injector = FaultInjector(throttle_calls={index}).install(monkeypatch)
-        reset_clients()
-        with mock_aws():
-            inc, _ = _world(kind, injector)
-            _contain(inc, injector)
-            assert k.verify(inc) == [], f"{kind}: throttling {call.operation} (call {index}) left it not contained"
-        reset_clients()
+        why = f"throttling {call.operation} (call {index}) left it not contained"
+        injector = _contained(kind, FaultInjector(throttle_calls={index}), monkeypatch, why)
         assert injector.calls[index].operation == call.operation
         assert injector.calls[index].throttled == 1 and injector.calls[index].ran == 1
         assert injector.mutating() == expected, f"{kind}: throttling {call.operation} changed what was done"
-        TRIED["throttled_calls"] += 1
     assert len(backoffs) == len(baseline.calls)  # one backoff per throttled call, none for anything else
     assert all(0 <= b <= 20 for b in backoffs) and len(set(backoffs)) > 1  # jittered, bounded
 
@@ -96,13 +94,7 @@ def test_throttling_at_every_call_still_contains_once(kind, monkeypatch, backoff
 @pytest.mark.parametrize("kind", sorted(SCENARIOS))
 def test_every_call_throttled_in_one_run_still_contains_once(kind, monkeypatch, backoffs):
     expected = _baseline(kind, monkeypatch).mutating()
-    injector = FaultInjector(throttle_all=True).install(monkeypatch)
-    reset_clients()
-    with mock_aws():
-        inc, _ = _world(kind, injector)
-        _contain(inc, injector)
-        assert k.verify(inc) == []
-    reset_clients()
+    injector = _contained(kind, FaultInjector(throttle_all=True), monkeypatch)
     assert all(c.throttled == 1 and c.ran == 1 for c in injector.calls)
     assert injector.mutating() == expected
 
@@ -130,7 +122,6 @@ def test_crash_after_each_mutating_call_then_restore_brings_back_the_pre_state(k
             )
             _assert_no_orphaned_isolation_groups(stored)
         reset_clients()
-        TRIED["crash_points"] += 1
 
 
 def _assert_no_orphaned_isolation_groups(inc: Incident) -> None:
