@@ -146,14 +146,12 @@ def from_asff(finding: AsffFinding, *, custom_action: bool = False, triggered_by
         no_target=no_target,
         fallback_id=fallback,
         skip=skip,
-        count=int(finding.product_fields.get("aws/guardduty/service/count", "1") or 1)
-        if finding.product_fields.get("aws/guardduty/service/count", "").isdigit()
-        else 1,
+        count=int(count) if (count := finding.product_fields.get("aws/guardduty/service/count", "")).isdigit() else 1,
         first_seen=_when(finding.first_observed_at),
         last_seen=_when(finding.last_observed_at),
         remote_ip=_asff_remote_ip(finding),
         access_key_id=_valid(str(key.get("AccessKeyId", "")), ACCESS_KEY_ID) if key else None,
-        user_type=str(key.get("PrincipalType", "")) or None if key else None,
+        user_type=(str(key.get("PrincipalType", "")) or None) if key else None,
         securityhub=SecurityHubRef(finding_arn=finding.id, product_arn=finding.product_arn),
         triggered_by=triggered_by,
         trusted=finding.trusted,
@@ -234,14 +232,10 @@ def _asff_remote_ip(finding: AsffFinding) -> str | None:
         return finding.network.source_ip_v4
     for key in ("NetworkConnectionAction", "AwsApiCallAction", "PortProbeAction"):
         action = finding.action.get(key)
-        if isinstance(action, dict):
-            ip = (
-                action.get("RemoteIpDetails", {}).get("IpAddressV4")
-                if isinstance(action.get("RemoteIpDetails"), dict)
-                else None
-            )
-            if isinstance(ip, str):
-                return ip
+        details = action.get("RemoteIpDetails") if isinstance(action, dict) else None
+        ip = details.get("IpAddressV4") if isinstance(details, dict) else None
+        if isinstance(ip, str):
+            return ip
     return None
 
 
@@ -261,7 +255,9 @@ OCSF_RESOURCE_TYPES = {
 
 
 def from_ocsf(finding: OcsfFinding) -> Finding:
-    """OCSF findings carry the same resources under other names; map them onto the ASFF routing."""
+    """OCSF findings carry the same resources under other names; map them onto ASFF and let its routing,
+    trust and status checks decide (the product ARN is built from the product's name where OCSF gives
+    no ARN, so only the AWS services' own products pass)."""
     info = finding.finding_info
     product = finding.product
     resources = [
@@ -291,22 +287,15 @@ def from_ocsf(finding: OcsfFinding) -> Finding:
             "Types": info.types,
             "Title": info.title,
             "Severity": {"Label": (finding.severity or "").upper() or None},
+            "Workflow": {"Status": (finding.status or "").upper() or None},
             "Resources": [r.model_dump(by_alias=True) for r in resources],
             "Network": {"SourceIpV4": finding.src_endpoint.ip} if finding.src_endpoint else None,
         }
     )
     normalized = from_asff(asff)
-    trusted = finding.trusted
-    skip = normalized.skip
-    if not trusted:
-        skip = f"untrusted product {finding.metadata.product.uid or finding.metadata.product.name!r}: only AWS services' own findings are acted on"
-    elif (finding.status or "").upper() in SKIPPED_WORKFLOW:
-        skip = f"finding status is {finding.status}"
     severity = OCSF_SEVERITY.get(finding.severity_id or -1, normalized.severity)
     source: Source = "securityhub_v2"
-    return normalized.model_copy(
-        update={"source": source, "skip": skip, "severity": severity, "securityhub": None, "trusted": trusted}
-    )
+    return normalized.model_copy(update={"source": source, "severity": severity, "securityhub": None})
 
 
 def _valid(value: str, pattern: str) -> str | None:

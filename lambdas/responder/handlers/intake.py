@@ -38,14 +38,15 @@ def execution_name(event_id: str, finding_id: str) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed = parse_event(event)
     started, dropped = [], []
-    raw_findings = event["detail"]["findings"] if isinstance(parsed.event, SecurityHubEvent) else [event["detail"]]
+    asff = isinstance(parsed.event, SecurityHubEvent)  # several findings per event; OCSF carries one
+    raw_findings = event["detail"]["findings"] if asff else [event["detail"]]
     for finding, raw in zip(findings_of(parsed), raw_findings, strict=True):
         if not finding.trusted:
             dropped.append(finding.id)
             count("FindingsUntrusted")
             logger.warning("untrusted finding dropped", extra={"finding_id": finding.id, "reason": finding.skip})
             continue
-        single = {**event, "detail": {**event["detail"], "findings": [raw]}} if "findings" in event["detail"] else event
+        single = {**event, "detail": {**event["detail"], "findings": [raw]}} if asff else event
         STARTER.start(execution_name(parsed.event.id, finding.id), json.dumps(single))
         started.append(finding.id)
     count("SecurityHubFindingsStarted", len(started))

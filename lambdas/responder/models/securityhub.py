@@ -24,7 +24,6 @@ from responder.models.guardduty import EventBridgeEnvelope
 TRUSTED_PRODUCT = re.compile(
     r"^arn:aws(-cn|-us-gov|-iso[a-z]?)?:securityhub:[a-z0-9-]+::product/aws/(guardduty|inspector|macie|securityhub)$"
 )
-OCSF_TRUSTED_PRODUCTS = {"guardduty", "inspector", "macie", "securityhub"}
 ASFF_IMPORTED = "Security Hub Findings - Imported"
 ASFF_CUSTOM_ACTION = "Security Hub Findings - Custom Action"
 OCSF_IMPORTED = "Findings Imported V2"
@@ -160,13 +159,6 @@ class OcsfFinding(_Ocsf):
         """The product's short name: `guardduty`, ... (from `metadata.product.uid` or its name)."""
         uid = self.metadata.product.uid or self.metadata.product.name
         return uid.rsplit("/", 1)[-1].lower().replace("amazon ", "").replace("aws ", "").replace(" ", "")
-
-    @property
-    def trusted(self) -> bool:
-        uid = self.metadata.product.uid
-        if uid.startswith("arn:"):
-            return bool(TRUSTED_PRODUCT.match(uid))
-        return self.product in OCSF_TRUSTED_PRODUCTS
 
 
 class OcsfEvent(EventBridgeEnvelope):
