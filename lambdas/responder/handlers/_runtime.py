@@ -15,7 +15,9 @@ SERVICE = "containment-responder"
 NAMESPACE = "ContainmentResponder"
 
 logger = Logger(service=SERVICE)
-tracer = Tracer(service=SERVICE)
+# Only botocore is patched: it is the only I/O the functions do. Patching every library the X-Ray SDK
+# knows imports sqlite3, requests and database drivers at cold start for nothing.
+tracer = Tracer(service=SERVICE, patch_modules=("botocore",))
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 E = TypeVar("E", bound=BaseModel)
@@ -44,8 +46,8 @@ def load_env(model: type[E]) -> E:
 class MemberAccessEnv(EnvModel):
     """Where the resource's account is not the responder's: the member role to assume, and how."""
 
-    responder_account_id: str | None = Field(default=None, pattern=r"^\d{12}$")
-    member_role_name: str = Field(default="ContainmentResponderMember", pattern=r"^[\w+=,.@-]{1,64}$")
+    responder_account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
+    member_role_name: str = Field(default="ContainmentResponderMember", pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$")
     member_external_id: str | None = Field(default=None, min_length=2, max_length=1224)
 
     def account_clients(self, session_name: str) -> AccountClients:

@@ -19,7 +19,7 @@ from responder.models.securityhub import SecurityHubEvent
 
 
 class IntakeEnv(EnvModel):
-    containment_state_machine_arn: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:.+$")
+    containment_state_machine_arn: str = Field(pattern=r"^arn:aws[a-z-]*:states:[a-z0-9-]+:[0-9]{12}:stateMachine:.+$")
 
 
 ENV = load_env(IntakeEnv)

@@ -106,7 +106,7 @@ class S3Options(_Strict):
 
 
 WAF_IP_SET_ARN = (
-    r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:\d{12}:(regional|global)/ipset/[A-Za-z0-9_-]{1,128}/[a-f0-9-]{1,64}$"
+    r"^arn:aws[a-z-]*:wafv2:[a-z0-9-]+:[0-9]{12}:(regional|global)/ipset/[A-Za-z0-9_-]{1,128}/[a-f0-9-]{1,64}$"
 )
 
 
