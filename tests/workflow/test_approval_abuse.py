@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -9,6 +11,7 @@ from urllib.parse import parse_qs, urlencode, urlparse
 import pytest
 
 from responder_cli.samples import ec2_finding
+from responder_cli.sandbox.apigw import proxy_event
 from tests.support.victims import make_instance
 
 BRUTE = "UnauthorizedAccess:EC2/SSHBruteForce"
@@ -133,3 +136,49 @@ def test_one_finding_delivered_concurrently_gives_one_incident_and_one_containme
     assert incident.delivery_count == 2  # the same event counted once, however often it arrived
     swaps = [a for a in incident.actions if a.action == "eni_isolation_group" and a.status.value == "applied"]
     assert len(swaps) == 2  # one per ENI: one containment
+
+
+def test_the_api_edge_refuses_what_it_does_not_serve_and_reads_base64_forms(responder):
+    execution, email, incident = _pending(responder)
+    link = email.link("Approve")
+    post = link.split("?")[0]
+    fields = _form(responder, link)
+    approval_id = post.rsplit("/", 1)[-1]
+    function = responder._approval_function()
+
+    def raw(event: object) -> tuple[int, dict[str, str], str]:
+        result, errored = responder.invoker.invoke(function, event)
+        assert not errored, result
+        response = json.loads(result)
+        return int(response["statusCode"]), response["headers"], str(response["body"])
+
+    def event(method: str, body: str | None = None, **extra: object) -> dict[str, object]:
+        base = proxy_event(
+            method,
+            f"/approvals/{approval_id}",
+            resource="/approvals/{approval_id}",
+            path_parameters={"approval_id": approval_id},
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        return base | {"body": body} | extra
+
+    for bad in ({}, {"httpMethod": "GET"}, ["not", "an", "event"], {"resource": 5, "httpMethod": "POST"}):
+        status, headers, _ = raw(bad)
+        assert status == 400, bad
+        assert headers["Cache-Control"] == "no-store"
+    assert raw(event("PUT"))[0] == 405
+    assert raw(event("DELETE"))[1]["Allow"] == "GET, POST"
+    assert raw(event("GET", resource="/admin/{approval_id}"))[0] == 404
+    assert raw(event("GET", pathParameters=None))[0] == 404
+    assert raw(event("POST", body="%%%not-base64", isBase64Encoded=True))[0] == 400
+    _untouched(responder, incident, execution)
+
+    # A form API Gateway hands over base64-encoded is read like a plain one; the header name's case
+    # does not matter.
+    form = urlencode({**fields, "name": "Bob", "decision": "reject"}).encode()
+    encoded = event("POST", body=base64.b64encode(form).decode(), isBase64Encoded=True)
+    encoded["headers"] = {"CONTENT-TYPE": "application/x-www-form-urlencoded; charset=UTF-8"}
+    status, _, page = raw(encoded)
+    assert status == 200, page
+    assert "rejected by Bob" in page
+    assert responder.wait(execution)["status"] == "SUCCEEDED"

@@ -1,14 +1,16 @@
-"""Approval API (API Gateway REST proxy): GET shows the confirm page, POST decides."""
+"""Approval API (API Gateway REST proxy): GET shows the confirm page, POST decides.
+
+One resource, two methods: the request is parsed into `ApiRequest` and dispatched here rather than by
+Powertools' event handler, whose package import (AppSync and asyncio included) cost this function,
+the one a person waits on, about 90 ms of every cold start (benchmarks/coldstart.py).
+"""
 
 from __future__ import annotations
 
-import base64
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
@@ -16,6 +18,10 @@ from responder.adapters.messaging import SigningKey, WorkflowCallbacks
 from responder.domain import approval_api
 from responder.domain.approval import Page, message_page
 from responder.handlers._runtime import EnvModel, count, load_env, logger, metrics, tracer
+from responder.models.http import ApiRequest
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 
 class ApprovalApiEnv(EnvModel):
@@ -28,6 +34,7 @@ STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 KEY = SigningKey(ENV.signing_secret_id, client("secretsmanager"))
 CALLBACKS = WorkflowCallbacks(client("stepfunctions"))
 
+ROUTE = "/approvals/{approval_id}"
 HEADERS = {
     "Content-Type": "text/html; charset=utf-8",
     "Cache-Control": "no-store",
@@ -37,39 +44,54 @@ HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
 }
 
-app = APIGatewayRestResolver()
+
+def _respond(page: Page, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "statusCode": page.status,
+        "headers": HEADERS | (extra_headers or {}),
+        "body": page.html,
+        "isBase64Encoded": False,
+    }
 
 
-def _respond(page: Page) -> Response:
-    return Response(status_code=page.status, headers=HEADERS, body=page.html)
-
-
-@app.get("/approvals/<approval_id>")
-def show(approval_id: str) -> Response:
-    params = {k: v for k, v in (app.current_event.query_string_parameters or {}).items() if isinstance(v, str)}
-    page = approval_api.show(STORE, KEY, approval_id, params)
+def show(request: ApiRequest, approval_id: str) -> Page:
+    page = approval_api.show(STORE, KEY, approval_id, dict(request.query_string_parameters or {}))
     logger.info("approval page", extra={"status": page.status})
-    return _respond(page)
+    return page
 
 
-@app.post("/approvals/<approval_id>")
-def decide(approval_id: str) -> Response:
-    event = app.current_event
-    body = event.body or ""
-    if event.is_base64_encoded:
-        body = base64.b64decode(body).decode("utf-8", errors="replace")
-    ctype = (event.headers or {}).get("content-type") or (event.headers or {}).get("Content-Type") or ""
-    if "application/x-www-form-urlencoded" not in ctype:
-        return _respond(Page(415, message_page("Unsupported form", "Submit the form from the approval page.")))
-    identity = event.request_context.identity
+def decide(request: ApiRequest, approval_id: str) -> Page:
+    if "application/x-www-form-urlencoded" not in request.header("content-type"):
+        return Page(415, message_page("Unsupported form", "Submit the form from the approval page."))
+    try:
+        body = request.text()
+    except ValueError as exc:
+        return Page(400, message_page("Bad request", str(exc)))
+    identity = request.request_context.identity
     page = approval_api.decide(STORE, CALLBACKS, KEY, approval_id, body, identity.source_ip, identity.user_agent)
     count("ApprovalDecisions" if page.status == 200 else "ApprovalRejectedRequests")
     logger.info("approval decision", extra={"status": page.status})
-    return _respond(page)
+    return page
+
+
+def route(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        request = ApiRequest.model_validate(event)
+    except ValidationError:
+        logger.warning("not an API Gateway proxy request")
+        return _respond(Page(400, message_page("Bad request", "This is not a request the approval API serves.")))
+    approval_id = request.path_parameter("approval_id")
+    if request.resource != ROUTE or not approval_id:
+        return _respond(Page(404, message_page("Not found", "No such page.")))
+    if request.http_method == "GET":
+        return _respond(show(request, approval_id))
+    if request.http_method == "POST":
+        return _respond(decide(request, approval_id))
+    return _respond(Page(405, message_page("Not allowed", "Use the approval page.")), {"Allow": "GET, POST"})
 
 
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return route(event)
