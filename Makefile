@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup system demo test test-fast lint checkov format bench synth clean
+.PHONY: setup system runtime-python demo test test-fast lint checkov format bench synth clean
 
 $(STAMP): pyproject.toml lambdas/requirements.txt
 	@scripts/ensure-system.sh
@@ -19,12 +19,17 @@ $(STAMP): pyproject.toml lambdas/requirements.txt
 
 setup: $(STAMP)
 
+## A Python of the Lambda runtime's version (3.14): bundling compiles the assets' bytecode with it, the
+## cold-start benchmark runs on it. Without it (no python3.14, Debian unreachable) assets ship source only.
+runtime-python:
+	@scripts/runtime-python.sh >/dev/null || echo "warning: no Python 3.14; Lambda assets will ship without bytecode"
+
 ## Run the whole job end to end in the embedded sandbox (no AWS account needed).
-demo: setup
+demo: setup runtime-python
 	$(VENV)/bin/responder sandbox demo
 
 ## Install everything the tests need (venv, packages, Node, Chromium) and run the whole suite.
-test: setup
+test: setup runtime-python
 	@scripts/ensure-system.sh --browser
 	$(PY) -m pytest
 
@@ -52,10 +57,10 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-bench: setup
+bench: setup runtime-python
 	$(PY) -m benchmarks
 
-synth: setup
+synth: setup runtime-python
 	$(PY) app.py
 
 clean:

@@ -1,15 +1,18 @@
 """Cold start: import time of each handler in a fresh process (`python -X importtime`), and asset sizes.
 
 The process sees what a Lambda function sees, not the development virtualenv: the function's own code
-asset, the dependency layer's requirements and botocore (which the runtime provides), installed for
-this machine's Python under `.build/bench-runtime/`. It runs with `-S`, so no editable-install finder or
-test-only package (moto, requests) is on the path. Two figures per handler:
+asset and the dependency layer as synth builds them, and botocore (which the runtime provides, compiled),
+run by an interpreter of the Lambda runtime's Python version when one is at hand
+(`infra.bundling.runtime_interpreter`, `scripts/runtime-python.sh`). Without one, this machine's Python
+runs the layer's requirements installed for it, and the report says so. It runs with `-S`, so no
+editable-install finder or test-only package (moto, requests) is on the path. Two figures per handler:
 
 - `imports_ms`: everything the handler module imports (Powertools, pydantic, botocore, the responder);
 - `init_ms`: the handler module's own top level: environment validation and client construction.
 
-Both are measured twice: with bytecode cached, and from source only (`-B` on a fresh copy), which is
-what a layer without `__pycache__` costs on Lambda's read-only file system.
+Both are measured as shipped (with the bytecode bundling compiles) and from source (`-B` on copies of
+the layer and code without `__pycache__`), which is what assets without bytecode cost on Lambda's
+read-only file system.
 """
 
 from __future__ import annotations
@@ -23,11 +26,21 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from infra.bundling import REQUIREMENTS, ROOT, function_code_dir, layer_dir
+from infra.bundling import (
+    PLATFORM,
+    REQUIREMENTS,
+    ROOT,
+    RUNTIME_PYTHON,
+    compile_bytecode,
+    function_code_dir,
+    layer_dir,
+    runtime_interpreter,
+)
 
 HANDLERS = {
     "triage": {"INCIDENTS_TABLE": "t-incidents"},
@@ -53,24 +66,59 @@ LINE = re.compile(r"import time:\s+(\d+)\s+\|\s+(\d+)\s+\| (\s*)(\S+)$")
 GOAL_MS = 300.0
 
 
-def runtime_dir() -> Path:
-    """The layer's requirements plus botocore, for this machine's Python (the Lambda runtime's stand-in)."""
-    botocore = metadata.version("botocore")
-    key = REQUIREMENTS.read_bytes() + f"|botocore=={botocore}|{sys.version_info[:2]}".encode()
-    out = ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16]
-    if (out / ".complete").exists():
-        return out
-    shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(out),
-           "-r", str(REQUIREMENTS), f"botocore=={botocore}"]  # fmt: skip
+@dataclass(frozen=True)
+class Runtime:
+    python: str  # the interpreter
+    version: str
+    paths: tuple[Path, ...]  # the layer's packages and the runtime-provided ones, in import order
+    compiled: tuple[Path, ...]  # of those, the ones Lambda would see without bytecode if the asset had none
+
+
+def _pip_target(out: Path, args: list[str]) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--target",
+        str(out),
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"installing the benchmark runtime failed:\n{proc.stderr[-4000:]}")
-    (out / ".complete").write_text("ok\n")
-    return out
 
 
-def _run(module: str, code: Path, runtime: Path, env: dict[str, str], from_source: bool) -> tuple[float, float, list]:
+def runtime() -> Runtime:
+    """The Lambda runtime's stand-in: its Python, the layer, and botocore as the runtime ships it."""
+    botocore = f"botocore=={metadata.version('botocore')}"
+    python = runtime_interpreter()
+    if python is not None:
+        key = f"{botocore}|{RUNTIME_PYTHON}|{PLATFORM}|compiled".encode()
+        out = ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16]
+        if not (out / ".complete").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            _pip_target(out, ["--platform", PLATFORM, "--implementation", "cp", "--python-version", RUNTIME_PYTHON,
+                              "--only-binary=:all:", botocore])  # fmt: skip
+            compile_bytecode(out, python)
+            (out / ".complete").write_text("ok\n")
+        layer = layer_dir() / "python"
+        return Runtime(str(python), RUNTIME_PYTHON, (layer, out), (layer,))
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    key = REQUIREMENTS.read_bytes() + f"|{botocore}|{version}".encode()
+    out = ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16]
+    if not (out / ".complete").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        _pip_target(out, ["-r", str(REQUIREMENTS), botocore])
+        (out / ".complete").write_text("ok\n")
+    return Runtime(sys.executable, version, (out,), (out,))
+
+
+def _run(
+    module: str, code: Path, paths: list[Path], env: dict[str, str], from_source: bool, python: str
+) -> tuple[float, float, list]:
     proc_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -81,12 +129,12 @@ def _run(module: str, code: Path, runtime: Path, env: dict[str, str], from_sourc
         "AWS_LAMBDA_FUNCTION_NAME": f"bench-{module.rsplit('.', 1)[-1]}",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "PYDANTIC_DISABLE_PLUGINS": "__all__",
-        "PYTHONPATH": f"{code}{os.pathsep}{runtime}",
+        "PYTHONPATH": os.pathsep.join(str(p) for p in [code, *paths]),
         **env,
     }
     flags = ["-S", "-X", "importtime"] + (["-B"] if from_source else [])
     proc = subprocess.run(
-        [sys.executable, *flags, "-c", f"import {module}"],
+        [python, *flags, "-c", f"import {module}"],
         env=proc_env, capture_output=True, text=True, check=True, cwd=code,
     )  # fmt: skip
     total = own = 0.0
@@ -104,18 +152,23 @@ def _run(module: str, code: Path, runtime: Path, env: dict[str, str], from_sourc
     return total, own, sorted(heavy, key=lambda x: -x[1])[:5]
 
 
-def measure_handler(name: str, env: dict[str, str], runtime: Path, repeats: int = 5) -> dict[str, Any]:
+def measure_handler(name: str, env: dict[str, str], rt: Runtime, repeats: int = 5) -> dict[str, Any]:
     module = f"responder.handlers.{name}"
     code = function_code_dir(f"{module}.handler")
     row: dict[str, Any] = {"handler": name}
     with tempfile.TemporaryDirectory() as tmp:
-        fresh_runtime = Path(tmp) / "runtime"
+        # As Lambda would run assets without bytecode: the layer and code as source, botocore compiled.
+        bare = [Path(tmp) / f"path{i}" for i in range(len(rt.paths))]
+        for src, dst in zip(rt.paths, bare, strict=True):
+            if src in rt.compiled:
+                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        source_paths = [dst if src in rt.compiled else src for src, dst in zip(rt.paths, bare, strict=True)]
         fresh_code = Path(tmp) / "code"
-        shutil.copytree(runtime, fresh_runtime, ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(code, fresh_code, ignore=shutil.ignore_patterns("__pycache__"))
-        _run(module, code, runtime, env, from_source=False)  # write the bytecode once
-        for label, args in (("cached", (code, runtime, False)), ("source", (fresh_code, fresh_runtime, True))):
-            runs = sorted(_run(module, args[0], args[1], env, from_source=args[2]) for _ in range(repeats))
+        shipped = code, list(rt.paths), False
+        _run(module, code, list(rt.paths), env, False, rt.python)  # without shipped bytecode, this writes it
+        for label, (where, paths, from_source) in (("cached", shipped), ("source", (fresh_code, source_paths, True))):
+            runs = sorted(_run(module, where, paths, env, from_source, rt.python) for _ in range(repeats))
             total, own, heavy = runs[len(runs) // 2]
             if label == "cached":
                 row |= {"imports_ms": round(total - own, 1), "init_ms": round(own, 1), "total_ms": round(total, 1)}
@@ -123,8 +176,9 @@ def measure_handler(name: str, env: dict[str, str], runtime: Path, repeats: int 
             else:
                 row["total_from_source_ms"] = round(total, 1)
     row["imports_meet_goal"] = row["imports_ms"] < GOAL_MS
-    row["asset_bytes"] = zipped_size(code)
+    row["asset_bytes"] = zipped_size(code, exclude=("requirements.txt", ".complete"))  # as shipped
     row["asset_files"] = sum(1 for f in code.rglob("*.py"))
+    row["asset_bytecode"] = any(code.rglob("*.pyc"))
     return row
 
 
@@ -138,6 +192,13 @@ def zipped_size(path: Path, exclude: tuple[str, ...] = ("__pycache__", ".pyc", "
 
 
 def measure() -> dict[str, Any]:
-    runtime = runtime_dir()
-    rows = [measure_handler(name, env, runtime) for name, env in HANDLERS.items()]
-    return {"handlers": rows, "layer_bytes": zipped_size(layer_dir()), "goal_ms": GOAL_MS}
+    rt = runtime()
+    rows = [measure_handler(name, env, rt) for name, env in HANDLERS.items()]
+    return {
+        "python": rt.version,
+        "runtime_python": rt.version == RUNTIME_PYTHON,
+        "handlers": rows,
+        "layer_bytes": zipped_size(layer_dir()),
+        "layer_bytes_with_bytecode": zipped_size(layer_dir(), exclude=("requirements.txt", ".complete")),
+        "goal_ms": GOAL_MS,
+    }
