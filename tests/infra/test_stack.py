@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match, Template
 
+from infra import bundling
 from infra.config import ConfigError
 from infra.synth import build_app
 
@@ -180,12 +181,32 @@ def test_each_function_asset_holds_only_the_modules_its_handler_imports(synthesi
             f for f in files if f.startswith("responder/handlers/") and not f.split("/")[-1].startswith("_")
         }
         assert other_handlers == {handler_module.replace(".", "/") + ".py"}, handler_module
-        assert not any(part in f for f in files for part in ("__pycache__", "requirements.txt"))
+        assert not (asset / "requirements.txt").exists()
         seen.add(handler_module)
     approval = next(f for f in functions.values() if "approval_api" in f["Properties"]["Handler"])
     approval_files = {p.name for p in _asset_dir(assembly, approval).rglob("*.py")}
     assert "guardduty.py" not in approval_files and "cfn.py" not in approval_files
+    # The functions that never touch a resource do not carry (or import) the resource kinds.
+    notify = next(f for f in functions.values() if f["Properties"]["Handler"].endswith(".notify.handler"))
+    assert "kinds.py" not in {p.name for p in _asset_dir(assembly, notify).rglob("*.py")}
     assert len(seen) == 13  # 15 functions; the three restore steps share one module
+
+
+def test_assets_carry_bytecode_for_the_runtime_python_only(synthesized):
+    """Lambda's file system is read-only: bytecode not shipped is compiled on every cold start, and
+    bytecode of another Python is dead weight. With a runtime interpreter at hand, every module has it."""
+    template, assembly = synthesized
+    tag = "cpython-" + bundling.RUNTIME_PYTHON.replace(".", "")
+    layer = next(iter(template.find_resources("AWS::Lambda::LayerVersion").values()))
+    layer_dir = Path(assembly.directory) / f"asset.{layer['Properties']['Content']['S3Key'].removesuffix('.zip')}"
+    assets = [_asset_dir(assembly, f) for f in template.find_resources("AWS::Lambda::Function").values()]
+    for asset in [*assets, layer_dir]:
+        compiled = list(asset.rglob("*.pyc"))
+        assert all(f".{tag}." in p.name for p in compiled), asset
+        if bundling.runtime_interpreter() is not None:
+            modules = {p.with_suffix("").relative_to(asset) for p in asset.rglob("*.py")}
+            cached = {(p.parent.parent / p.name.split(".")[0]).relative_to(asset) for p in compiled}
+            assert modules <= cached, sorted(modules - cached)[:5]
 
 
 SFN_LOGGING = {

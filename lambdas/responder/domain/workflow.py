@@ -1,7 +1,9 @@
-"""The containment and restore steps. Each step is a function of the incident id and its dependencies.
+"""The workflow steps that change only the incident: evaluate, record, approval, notify, finalize, restore.
 
-Every step that changes the incident goes through `IncidentStore.update` (optimistic locking). Every
-step that changes a resource does so only after the pre-state is durably recorded (write-ahead).
+Each step is a function of the incident id and its dependencies. Every step that changes the incident
+goes through `IncidentStore.update` (optimistic locking). The steps that read or change the resource
+itself (plan, contain, verify, restore) are in `resource_steps`, so the functions that never touch a
+resource do not import the resource kinds.
 """
 
 from __future__ import annotations
@@ -15,11 +17,8 @@ from responder.adapters.incidents import ApprovalItem, IncidentStore
 from responder.adapters.messaging import Notifier, SigningKey, TaskGone, WorkflowCallbacks
 from responder.adapters.preferences import PreferenceStore
 from responder.domain import approval as links
-from responder.domain import kinds, messages
-from responder.domain.errors import ContainmentError, RestoreMismatch
-from responder.domain.kinds import Gateways, Settings
+from responder.domain import messages
 from responder.domain.preferences import decide
-from responder.domain.recorder import Recorder
 from responder.models.common import ResourceType
 from responder.models.incident import (
     CLOSED_STATUSES,
@@ -43,7 +42,7 @@ class WrongStatus(StepError):
     pass
 
 
-def _require(incident: Incident, allowed: set[Status] | frozenset[Status], step: str) -> None:
+def require_status(incident: Incident, allowed: set[Status] | frozenset[Status], step: str) -> None:
     if incident.status not in allowed:
         raise WrongStatus(
             f"{step}: incident {incident.incident_id} is {incident.status.value}; "
@@ -51,7 +50,7 @@ def _require(incident: Incident, allowed: set[Status] | frozenset[Status], step:
         )
 
 
-def _close(store: IncidentStore, incident: Incident) -> None:
+def close_if_closed(store: IncidentStore, incident: Incident) -> None:
     if incident.status in CLOSED_STATUSES:
         store.release_claim(incident.resource.key, incident.incident_id)
 
@@ -59,7 +58,7 @@ def _close(store: IncidentStore, incident: Incident) -> None:
 # -- evaluate -------------------------------------------------------------------------------------
 def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> Decision:
     incident = store.get(incident_id)
-    _require(incident, {Status.NEW}, "evaluate")
+    require_status(incident, {Status.NEW}, "evaluate")
     top = incident.top_finding()
     facts = MatchFacts(
         resource_type=incident.resource.type,
@@ -80,29 +79,22 @@ def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> 
         decision = decide(prefs.all(), facts)
 
     def apply(inc: Incident) -> None:
-        _require(inc, {Status.NEW}, "evaluate")
+        require_status(inc, {Status.NEW}, "evaluate")
         inc.decision = decision
         inc.log("decided", decision.reason)
         if decision.mode is Mode.IGNORE:
             inc.status = Status.IGNORED
 
     updated = store.update(incident_id, apply)
-    _close(store, updated)
+    close_if_closed(store, updated)
     return decision
 
 
 # -- plan and record ------------------------------------------------------------------------------
-def _decision(incident: Incident) -> Decision:
+def decision_of(incident: Incident) -> Decision:
     if incident.decision is None:
         raise StepError(f"incident {incident.incident_id} has no decision")
     return incident.decision
-
-
-def plan(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Plan:
-    incident = store.get(incident_id)
-    _require(incident, {Status.NEW}, "plan")
-    the_plan = kinds.plan(gws, incident, _decision(incident), settings)
-    return the_plan.model_copy(update={"account_alias": gws.account_alias(incident)})
 
 
 def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
@@ -113,8 +105,8 @@ def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
             if inc.pre_state == the_plan.pre_state:
                 return
             raise StepError(f"incident {inc.incident_id} already has a recorded pre-state; refusing to overwrite it")
-        _require(inc, {Status.NEW}, "record")
-        decision = _decision(inc)
+        require_status(inc, {Status.NEW}, "record")
+        decision = decision_of(inc)
         inc.plan = the_plan.actions
         inc.impact = the_plan.impact
         inc.pre_state = the_plan.pre_state
@@ -129,7 +121,7 @@ def record(store: IncidentStore, incident_id: str, the_plan: Plan) -> Status:
         inc.log("pre_state_recorded", f"{len(the_plan.actions)} planned action(s); status {inc.status.value}")
 
     updated = store.update(incident_id, apply)
-    _close(store, updated)
+    close_if_closed(store, updated)
     return updated.status
 
 
@@ -149,7 +141,7 @@ def request_approval(
     task_token: str,
 ) -> str:
     incident = store.get(incident_id)
-    _require(incident, {Status.PENDING_APPROVAL}, "request approval")
+    require_status(incident, {Status.PENDING_APPROVAL}, "request approval")
     now = datetime.now(UTC)
     expires = now + timedelta(seconds=cfg.timeout_seconds)
     approval_id = links.new_approval_id()
@@ -200,7 +192,7 @@ def apply_decision(
     decided_at = datetime.fromtimestamp(now_epoch, UTC)
 
     def apply(inc: Incident) -> None:
-        _require(inc, {Status.PENDING_APPROVAL}, "decide")
+        require_status(inc, {Status.PENDING_APPROVAL}, "decide")
         if inc.approval is None or inc.approval.approval_id != approval_id:
             raise StepError("the approval does not belong to this incident")
         inc.approval.decision = "approved" if decision == "approve" else "rejected"
@@ -217,69 +209,8 @@ def apply_decision(
         callbacks.succeed(taken.task_token, {"decision": updated.approval.decision if updated.approval else decision})
     except TaskGone as exc:
         raise links.LinkError(409, "The workflow is no longer waiting for this decision (it timed out).") from exc
-    _close(store, updated)
+    close_if_closed(store, updated)
     return updated
-
-
-# -- contain and verify ---------------------------------------------------------------------------
-def contain(
-    store: IncidentStore,
-    gws: Gateways,
-    incident_id: str,
-    trigger: Literal["auto", "approved", "timeout"],
-    settings: Settings,
-) -> Incident:
-    incident = store.get(incident_id)
-    decision = _decision(incident)
-    if trigger == "timeout" and decision.on_timeout is not OnTimeout.CONTAIN:
-        raise StepError("approval timed out and the preference does not say on_timeout: contain")
-
-    def start(inc: Incident) -> None:
-        allowed = {Status.CONTAINING} | ({Status.PENDING_APPROVAL} if trigger == "timeout" else set())
-        _require(inc, allowed, "contain")
-        if inc.pre_state is None:
-            raise StepError(f"incident {inc.incident_id} has no recorded pre-state; refusing to change anything")
-        if trigger == "timeout" and inc.approval and inc.approval.decision is None:
-            inc.approval.decision = "expired"
-            inc.approval.via = "timeout"
-            inc.log("approval_timed_out", "preference says on_timeout: contain")
-        inc.status = Status.CONTAINING
-        if inc.containment_started_at is None:
-            # Write-ahead: the resource may have changed while approval was pending. Re-read it and record
-            # the fresh pre-state before the first mutating call. Never after containment has begun.
-            fresh = kinds.capture(gws, inc, settings)
-            if fresh is not None and fresh != inc.pre_state:
-                inc.pre_state_at_plan = inc.pre_state
-                inc.pre_state = fresh
-                inc.log("pre_state_refreshed", "the resource changed after planning; recorded its current state")
-            inc.containment_started_at = datetime.now(UTC)
-            inc.log("containment_started", trigger)
-
-    if trigger == "timeout":
-        store.expire_approval(incident)
-    incident = store.update(incident_id, start)
-    rec = Recorder()
-    try:
-        kinds.contain(gws, incident, decision, settings, rec)
-    finally:
-        store.update(incident_id, rec.flush_into)
-    return store.get(incident_id)
-
-
-def verify(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
-    incident = store.get(incident_id)
-    _require(incident, {Status.CONTAINING}, "verify")
-    problems = kinds.verify(gws, incident, _decision(incident), settings)
-    if problems:
-        raise ContainmentError("containment not verified: " + "; ".join(problems))
-
-    def apply(inc: Incident) -> None:
-        _require(inc, {Status.CONTAINING}, "verify")
-        inc.status = Status.CONTAINED
-        inc.contained_at = datetime.now(UTC)
-        inc.log("contained", "verified")
-
-    return store.update(incident_id, apply)
 
 
 # -- notify and finalize --------------------------------------------------------------------------
@@ -295,7 +226,7 @@ def finalize(
 ) -> Incident:
     def apply(inc: Incident) -> None:
         if outcome == "EXPIRED":
-            _require(inc, {Status.PENDING_APPROVAL}, "expire")
+            require_status(inc, {Status.PENDING_APPROVAL}, "expire")
             if inc.approval:
                 inc.approval.decision = "expired"
                 inc.approval.via = "timeout"
@@ -310,7 +241,7 @@ def finalize(
     if outcome == "EXPIRED":
         store.expire_approval(incident)
     updated = store.update(incident_id, apply)
-    _close(store, updated)
+    close_if_closed(store, updated)
     return updated
 
 
@@ -326,7 +257,7 @@ def restore_begin(store: IncidentStore, incident_id: str, options: RestoreOption
         )
 
     def apply(inc: Incident) -> None:
-        _require(inc, RESTORABLE_STATUSES, "restore")
+        require_status(inc, RESTORABLE_STATUSES, "restore")
         inc.status = Status.RESTORING
         inc.error = None
         inc.restore_options = options
@@ -334,54 +265,3 @@ def restore_begin(store: IncidentStore, incident_id: str, options: RestoreOption
 
     store.update(incident_id, apply)
     return "restore"
-
-
-def _waf_still_needed(store: IncidentStore, incident: Incident) -> bool:
-    if incident.waf is None:
-        return False
-    for status in OPEN_STATUSES:
-        for other in store.list(status=status):
-            if (
-                other.incident_id != incident.incident_id
-                and other.waf is not None
-                and other.waf.ip_set_arn == incident.waf.ip_set_arn
-                and other.waf.address == incident.waf.address
-            ):
-                return True
-    return False
-
-
-def restore_apply(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
-    incident = store.get(incident_id)
-    _require(incident, {Status.RESTORING}, "restore")
-    rec = Recorder()
-    report: list[str] = []
-    try:
-        options = incident.restore_options or RestoreOptions()
-        report = kinds.restore(gws, incident, settings, options, _waf_still_needed(store, incident), rec)
-    finally:
-
-        def apply(inc: Incident) -> None:
-            rec.flush_into(inc)
-            inc.restore_report = report
-
-        store.update(incident_id, apply)
-    return store.get(incident_id)
-
-
-def restore_verify(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
-    incident = store.get(incident_id)
-    _require(incident, {Status.RESTORING}, "verify restore")
-    mismatches = kinds.verify_restored(gws, incident, settings, incident.restore_options or RestoreOptions())
-    if mismatches:
-        raise RestoreMismatch("restore not verified: " + "; ".join(mismatches))
-
-    def apply(inc: Incident) -> None:
-        _require(inc, {Status.RESTORING}, "verify restore")
-        inc.status = Status.RESTORED
-        inc.restored_at = datetime.now(UTC)
-        inc.log("restored", "every recorded attribute equals its pre-state")
-
-    updated = store.update(incident_id, apply)
-    _close(store, updated)
-    return updated

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
-from responder.domain.workflow import contain
+from responder.domain.resource_steps import contain
 from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import (
     count,

@@ -8,7 +8,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
-from responder.domain.workflow import restore_apply, restore_begin, restore_verify
+from responder.domain.resource_steps import restore_apply, restore_verify
+from responder.domain.workflow import restore_begin
 from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import (
     count,

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
-from responder.domain.workflow import verify
+from responder.domain.resource_steps import verify
 from responder.handlers._containment import ContainmentEnv
 from responder.handlers._runtime import (
     count,
