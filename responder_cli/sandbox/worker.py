@@ -12,6 +12,30 @@ import json
 import os
 import sys
 import time
+from typing import Any
+
+
+def _time_the_wire() -> list[float]:
+    """Seconds spent sending requests to the emulator and waiting for its answers, in this process.
+
+    Wraps botocore's HTTP send, below serialization, signing and parsing: what remains of an
+    invocation's duration is the responder's own time (its code, pydantic, botocore's client side).
+    The handlers make their calls one at a time, so the sum is wall time.
+    """
+    import botocore.httpsession
+
+    spent = [0.0]
+    send = botocore.httpsession.URLLib3Session.send
+
+    def timed(self: botocore.httpsession.URLLib3Session, request: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return send(self, request)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    botocore.httpsession.URLLib3Session.send = timed  # type: ignore[method-assign]
+    return spent
 
 
 def main() -> None:
@@ -30,6 +54,7 @@ def main() -> None:
 
     from responder_cli.sandbox.lambda_runtime import LambdaContext, error_payload, load_handler
 
+    wire = _time_the_wire()
     init_started = time.perf_counter()
     try:
         handler = load_handler(__import__("pathlib").Path(args.code), args.handler, "worker")
@@ -46,14 +71,15 @@ def main() -> None:
             protocol.write(json.dumps({"result": init_error, "errored": True}) + "\n")
             continue
         context = LambdaContext(args.function_name, args.function_arn, args.memory, args.timeout)
-        started = time.perf_counter()
+        started, wire_before = time.perf_counter(), wire[0]
         try:
             result, errored = json.dumps(handler(event, context)), False
         except Exception as exc:
             result, errored = error_payload(exc), True
         duration_ms = (time.perf_counter() - started) * 1000
         sys.stderr.flush()
-        reply = {"result": result, "errored": errored, "duration_ms": duration_ms}
+        aws_ms = (wire[0] - wire_before) * 1000
+        reply = {"result": result, "errored": errored, "duration_ms": duration_ms, "aws_ms": aws_ms}
         if init_ms is not None:  # the first invocation of this worker is its cold start
             reply["init_ms"], init_ms = init_ms, None
         protocol.write(json.dumps(reply) + "\n")

@@ -59,7 +59,7 @@ class WorkerInvoker:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sandbox-spawner")
         self.invocations = 0
         # (function name, milliseconds inside the handler) for every invocation: the responder's own share
-        self.timings: list[tuple[str, float]] = []
+        self.timings: list[tuple[str, float, float]] = []  # function, duration, of which AWS calls (ms)
         # (function name, init ms, first invocation ms) for each worker's cold start
         self.cold_starts: list[tuple[str, float, float]] = []
         (workdir / "logs").mkdir(parents=True, exist_ok=True)
@@ -163,7 +163,7 @@ class WorkerInvoker:
                 message = f"worker for {function.name} exited ({code}); see its log" if code is not None else str(err)
                 return json.dumps({"errorMessage": message, "errorType": "Runtime.ExitError"}), True
             reply = json.loads(line)
-            self.timings.append((function.name, float(reply.get("duration_ms", 0.0))))
+            self.timings.append((function.name, float(reply.get("duration_ms", 0.0)), float(reply.get("aws_ms", 0.0))))
             if "init_ms" in reply:
                 self.cold_starts.append((function.name, float(reply["init_ms"]), float(reply.get("duration_ms", 0.0))))
             return str(reply["result"]), bool(reply["errored"])
