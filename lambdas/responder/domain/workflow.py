@@ -90,7 +90,7 @@ def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> 
     return decision
 
 
-# -- record -------------------------------------------------------------------------------------
+# -- record ---------------------------------------------------------------------------------------
 def decision_of(incident: Incident) -> Decision:
     if incident.decision is None:
         raise StepError(f"incident {incident.incident_id} has no decision")
