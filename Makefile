@@ -48,7 +48,7 @@ $(CHECKOV)/.installed:
 	$(CHECKOV)/bin/pip install --quiet --disable-pip-version-check checkov==3.3.30
 	@touch $@
 
-checkov: setup $(CHECKOV)/.installed
+checkov: setup runtime-python $(CHECKOV)/.installed
 	rm -rf .build/checkov && mkdir -p .build/checkov
 	$(PY) -c "import json; from infra.synth import synth_template; t, _ = synth_template({}, '.build/checkov/cdk.out'); open('.build/checkov/template.json', 'w').write(json.dumps(t))"
 	$(CHECKOV)/bin/checkov --framework cloudformation --compact --quiet --skip-download -f .build/checkov/template.json
