@@ -282,7 +282,7 @@ def cold_starts(bench: Bench) -> list[dict[str, Any]]:
     rows = []
     for name in sorted({n for n, _, _ in invoker.cold_starts}):
         starts = [(i, f) for n, i, f in invoker.cold_starts if n == name]
-        warm = [ms for n, ms in invoker.timings if n == name]
+        warm = [ms for n, ms, _ in invoker.timings if n == name]
         rows.append(
             {
                 "function": name.split("-", 1)[-1],
