@@ -36,6 +36,7 @@ from infra.bundling import (
     REQUIREMENTS,
     ROOT,
     RUNTIME_PYTHON,
+    build_once,
     compile_bytecode,
     function_code_dir,
     layer_dir,
@@ -97,23 +98,35 @@ def runtime() -> Runtime:
     python = runtime_interpreter()
     if python is not None:
         key = f"{botocore}|{RUNTIME_PYTHON}|{PLATFORM}|compiled".encode()
-        out = ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16]
-        if not (out / ".complete").exists():
-            shutil.rmtree(out, ignore_errors=True)
-            _pip_target(out, ["--platform", PLATFORM, "--implementation", "cp", "--python-version", RUNTIME_PYTHON,
+
+        def install(tmp: Path) -> None:
+            _pip_target(tmp, ["--platform", PLATFORM, "--implementation", "cp", "--python-version", RUNTIME_PYTHON,
                               "--only-binary=:all:", botocore])  # fmt: skip
-            compile_bytecode(out, python)
-            (out / ".complete").write_text("ok\n")
+            compile_bytecode(tmp, python)
+
+        out = build_once(ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16], install)
         layer = layer_dir() / "python"
         return Runtime(str(python), RUNTIME_PYTHON, (layer, out), (layer,))
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     key = REQUIREMENTS.read_bytes() + f"|{botocore}|{version}".encode()
-    out = ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16]
-    if not (out / ".complete").exists():
-        shutil.rmtree(out, ignore_errors=True)
-        _pip_target(out, ["-r", str(REQUIREMENTS), botocore])
-        (out / ".complete").write_text("ok\n")
+    out = build_once(
+        ROOT / ".build" / "bench-runtime" / hashlib.sha256(key).hexdigest()[:16],
+        lambda tmp: _pip_target(tmp, ["-r", str(REQUIREMENTS), botocore]),
+    )
     return Runtime(sys.executable, version, (out,), (out,))
+
+
+def without_bytecode(rt: Runtime, where: Path) -> list[Path]:
+    """The runtime's paths as Lambda would run assets shipped without bytecode: copies of the compiled
+    ones (the layer) without `__pycache__`, the runtime's own packages as they are."""
+    paths = []
+    for i, path in enumerate(rt.paths):
+        if path in rt.compiled:
+            copy = where / f"path{i}"
+            shutil.copytree(path, copy, ignore=shutil.ignore_patterns("__pycache__"))
+            path = copy
+        paths.append(path)
+    return paths
 
 
 def _run(
@@ -152,34 +165,37 @@ def _run(
     return total, own, sorted(heavy, key=lambda x: -x[1])[:5]
 
 
-def measure_handler(name: str, env: dict[str, str], rt: Runtime, repeats: int = 5) -> dict[str, Any]:
+def _median(
+    module: str, code: Path, paths: list[Path], env: dict[str, str], from_source: bool, python: str, repeats: int
+) -> tuple[float, float, list]:
+    runs = sorted(_run(module, code, paths, env, from_source, python) for _ in range(repeats))
+    return runs[len(runs) // 2]
+
+
+def measure_handler(
+    name: str, env: dict[str, str], rt: Runtime, source_paths: list[Path], repeats: int = 5
+) -> dict[str, Any]:
     module = f"responder.handlers.{name}"
     code = function_code_dir(f"{module}.handler")
-    row: dict[str, Any] = {"handler": name}
+    paths = list(rt.paths)
+    _run(module, code, paths, env, False, rt.python)  # where no bytecode was shipped, this writes it
+    total, own, heavy = _median(module, code, paths, env, False, rt.python, repeats)
     with tempfile.TemporaryDirectory() as tmp:
-        # As Lambda would run assets without bytecode: the layer and code as source, botocore compiled.
-        bare = [Path(tmp) / f"path{i}" for i in range(len(rt.paths))]
-        for src, dst in zip(rt.paths, bare, strict=True):
-            if src in rt.compiled:
-                shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
-        source_paths = [dst if src in rt.compiled else src for src, dst in zip(rt.paths, bare, strict=True)]
         fresh_code = Path(tmp) / "code"
         shutil.copytree(code, fresh_code, ignore=shutil.ignore_patterns("__pycache__"))
-        shipped = code, list(rt.paths), False
-        _run(module, code, list(rt.paths), env, False, rt.python)  # without shipped bytecode, this writes it
-        for label, (where, paths, from_source) in (("cached", shipped), ("source", (fresh_code, source_paths, True))):
-            runs = sorted(_run(module, where, paths, env, from_source, rt.python) for _ in range(repeats))
-            total, own, heavy = runs[len(runs) // 2]
-            if label == "cached":
-                row |= {"imports_ms": round(total - own, 1), "init_ms": round(own, 1), "total_ms": round(total, 1)}
-                row["heaviest"] = [[m, round(t, 1)] for m, t in heavy]
-            else:
-                row["total_from_source_ms"] = round(total, 1)
-    row["imports_meet_goal"] = row["imports_ms"] < GOAL_MS
-    row["asset_bytes"] = zipped_size(code, exclude=("requirements.txt", ".complete"))  # as shipped
-    row["asset_files"] = sum(1 for f in code.rglob("*.py"))
-    row["asset_bytecode"] = any(code.rglob("*.pyc"))
-    return row
+        source_total, _, _ = _median(module, fresh_code, source_paths, env, True, rt.python, repeats)
+    return {
+        "handler": name,
+        "imports_ms": round(total - own, 1),
+        "init_ms": round(own, 1),
+        "total_ms": round(total, 1),
+        "heaviest": [[m, round(t, 1)] for m, t in heavy],
+        "total_from_source_ms": round(source_total, 1),
+        "imports_meet_goal": total - own < GOAL_MS,
+        "asset_bytes": zipped_size(code, exclude=("requirements.txt", ".complete")),  # as shipped
+        "asset_files": sum(1 for f in code.rglob("*.py")),
+        "asset_bytecode": any(code.rglob("*.pyc")),
+    }
 
 
 def zipped_size(path: Path, exclude: tuple[str, ...] = ("__pycache__", ".pyc", "requirements.txt", ".complete")) -> int:
@@ -193,7 +209,9 @@ def zipped_size(path: Path, exclude: tuple[str, ...] = ("__pycache__", ".pyc", "
 
 def measure() -> dict[str, Any]:
     rt = runtime()
-    rows = [measure_handler(name, env, rt) for name, env in HANDLERS.items()]
+    with tempfile.TemporaryDirectory() as tmp:
+        source_paths = without_bytecode(rt, Path(tmp))
+        rows = [measure_handler(name, env, rt, source_paths) for name, env in HANDLERS.items()]
     return {
         "python": rt.version,
         "runtime_python": rt.version == RUNTIME_PYTHON,

@@ -116,7 +116,7 @@ def layer_dir() -> Path:
     tag = _bytecode_tag()
     key = REQUIREMENTS.read_bytes() + f"|{RUNTIME_PYTHON}|{PLATFORM}|v2|{tag}".encode()
     out = ROOT / ".build" / "layer" / hashlib.sha256(key).hexdigest()[:16]
-    return _build_once(out, _install_layer)
+    return build_once(out, _install_layer)
 
 
 def _install_layer(tmp: Path) -> None:
@@ -137,7 +137,7 @@ def _install_layer(tmp: Path) -> None:
         compile_bytecode(tmp / "python", python)
 
 
-def _build_once(out: Path, build: Callable[[Path], None]) -> Path:
+def build_once(out: Path, build: Callable[[Path], None]) -> Path:
     """Build into a temporary sibling and rename it into place, marked complete: a directory that exists
     is whole, a failed build leaves nothing, and concurrent builds (parallel synths) do not collide."""
     if (out / ".complete").exists():
@@ -229,4 +229,4 @@ def function_code_dir(handler: str) -> Path:
         if python is not None:
             compile_bytecode(tmp, python)
 
-    return _build_once(out, copy)
+    return build_once(out, copy)
