@@ -18,7 +18,7 @@ import botocore.session
 from botocore.exceptions import ClientError
 
 from responder.adapters.aws import client, error_code
-from responder.models.resource import partition_for
+from responder.models.resource import role_arn
 
 SESSION_SECONDS = 900
 RENEW_BEFORE_SECONDS = 300
@@ -53,7 +53,7 @@ class AccountClients:
         return self.own_account is None or account == self.own_account
 
     def role_arn(self, account: str, region: str) -> str:
-        return f"arn:{partition_for(region)}:iam::{account}:role/{self.member_role_name}"
+        return role_arn(account, region, self.member_role_name)
 
     def client(self, service: str, account: str, region: str) -> Any:
         if self.is_own(account):

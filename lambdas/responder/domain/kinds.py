@@ -18,7 +18,7 @@ from responder.domain.recorder import Recorder
 from responder.models.common import ResourceType
 from responder.models.incident import Incident, Plan, PlannedAction, PreState, ResourceImpact, RestoreOptions
 from responder.models.preferences import Decision
-from responder.models.resource import partition_for
+from responder.models.resource import partition_for, role_arn
 
 
 class Gateways(Protocol):
@@ -57,7 +57,7 @@ def _exempt(incident: Incident, decision: Decision, settings: Settings) -> list[
     """Who a contained bucket still admits: the responder's roles, the member role it acts through in the
     bucket's account (or it could not restore the policy), and the rule's break-glass principals."""
     r = incident.resource
-    member = f"arn:{partition_for(r.region)}:iam::{r.account}:role/{settings.member_role_name}"
+    member = role_arn(r.account, r.region, settings.member_role_name)
     return [*settings.exempt_principals, member, *decision.actions.s3.break_glass_arns]
 
 

@@ -15,6 +15,11 @@ def partition_for(region: str) -> str:
     return "aws"
 
 
+def role_arn(account: str, region: str, name: str) -> str:
+    """An IAM role's ARN, in the partition of the region it is used from."""
+    return f"arn:{partition_for(region)}:iam::{account}:role/{name}"
+
+
 class ResourceRef(BaseModel):
     model_config = ConfigDict(defer_build=True, frozen=True)
 
@@ -36,7 +41,7 @@ class ResourceRef(BaseModel):
         if self.type is ResourceType.IAM_USER:
             return f"arn:{p}:iam::{self.account}:user/{self.id}"
         if self.type is ResourceType.IAM_ROLE:
-            return f"arn:{p}:iam::{self.account}:role/{self.id}"
+            return role_arn(self.account, self.region, self.id)
         if self.type is ResourceType.IAM_ROOT:
             return f"arn:{p}:iam::{self.account}:root"
         if self.type is ResourceType.ACCESS_KEY:
