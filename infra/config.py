@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from responder.models.common import EXTERNAL_ID, ROLE_NAME
+
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
@@ -28,8 +30,8 @@ class ResponderConfig(BaseModel):
     security_hub: bool = True
     # Many accounts: the role the responder assumes in member accounts (MemberRoleStack), and the
     # ExternalId it presents. Without an ExternalId, findings from other accounts fail with that reason.
-    member_role_name: str = Field(default="ContainmentResponderMember", pattern=r"^[\w+=,.@-]{1,64}$")
-    member_external_id: str | None = Field(default=None, min_length=2, max_length=1224, pattern=r"^[\w+=,.@:/-]+$")
+    member_role_name: str = Field(default="ContainmentResponderMember", pattern=ROLE_NAME)
+    member_external_id: str | None = Field(default=None, min_length=2, max_length=1224, pattern=EXTERNAL_ID)
 
     @field_validator("protected_arns", "break_glass_arns", mode="before")
     @classmethod

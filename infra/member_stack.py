@@ -15,6 +15,7 @@ from infra.constructs.function import RoleGrants
 from infra.constructs.permissions import deny_all_policy, grant_ec2_write, grant_principal_and_bucket_writes
 from infra.constructs.workflow import MEMBER_CALLERS, member_caller_role_name
 from infra.nag import acknowledge
+from responder.models.common import ACCOUNT_ID, EXTERNAL_ID
 
 
 class MemberRoleStack(Stack):
@@ -32,7 +33,7 @@ class MemberRoleStack(Stack):
             self,
             "SecurityAccountId",
             type="String",
-            allowed_pattern=r"^\d{12}$",
+            allowed_pattern=ACCOUNT_ID,
             description="The account the containment responder runs in (the security account)",
         ).value_as_string
         external_id = CfnParameter(
@@ -42,7 +43,7 @@ class MemberRoleStack(Stack):
             no_echo=True,
             min_length=2,
             max_length=1224,
-            allowed_pattern=r"^[\w+=,.@:/-]+$",
+            allowed_pattern=EXTERNAL_ID,
             description="The ExternalId the responder presents (its memberExternalId context value)",
         ).value_as_string
 

@@ -320,6 +320,9 @@ def test_context_settings_reach_the_functions(synthesized):
         ({"approvalTimeoutHours": "0"}, "approvalTimeoutHours"),
         ({"isolationMode": "sideways"}, "isolationMode"),
         ({"protectedArns": "i-0abc"}, "protectedArns"),
+        # The functions' environment admits only ASCII role names; the synth refuses the rest first.
+        ({"memberRoleName": "Responder\u00e9Member"}, "memberRoleName"),
+        ({"memberExternalId": "ext-\u0663\u0664"}, "memberExternalId"),
     ],
 )
 def test_invalid_context_is_rejected_naming_the_key(tmp_path, context, message):

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from responder.adapters.accounts import AccountClients
+from responder.models.common import ACCOUNT_ID, ROLE_NAME
 
 SERVICE = "containment-responder"
 NAMESPACE = "ContainmentResponder"
@@ -46,8 +47,8 @@ def load_env(model: type[E]) -> E:
 class MemberAccessEnv(EnvModel):
     """Where the resource's account is not the responder's: the member role to assume, and how."""
 
-    responder_account_id: str | None = Field(default=None, pattern=r"^[0-9]{12}$")
-    member_role_name: str = Field(default="ContainmentResponderMember", pattern=r"^[A-Za-z0-9_+=,.@-]{1,64}$")
+    responder_account_id: str | None = Field(default=None, pattern=ACCOUNT_ID)
+    member_role_name: str = Field(default="ContainmentResponderMember", pattern=ROLE_NAME)
     member_external_id: str | None = Field(default=None, min_length=2, max_length=1224)
 
     def account_clients(self, session_name: str) -> AccountClients:

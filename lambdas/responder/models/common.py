@@ -8,7 +8,13 @@ from typing import Annotated
 
 from pydantic import StringConstraints
 
-AccountId = Annotated[str, StringConstraints(pattern=r"^[0-9]{12}$")]
+# ASCII classes only: pydantic-core's regex (Rust) reads \d and \w as Unicode classes, and AWS identifiers
+# are ASCII. The same strings serve as CloudFormation AllowedPatterns (infra/member_stack.py).
+ACCOUNT_ID = r"^[0-9]{12}$"
+ROLE_NAME = r"^[A-Za-z0-9_+=,.@-]{1,64}$"  # IAM role names
+EXTERNAL_ID = r"^[A-Za-z0-9_+=,.@:/-]+$"  # sts:AssumeRole ExternalId characters
+
+AccountId = Annotated[str, StringConstraints(pattern=ACCOUNT_ID)]
 Region = Annotated[str, StringConstraints(pattern=r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")]
 InstanceId = Annotated[str, StringConstraints(pattern=r"^i-[0-9a-f]{8,17}$")]
 
