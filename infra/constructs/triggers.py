@@ -12,6 +12,7 @@ from constructs import Construct
 
 from infra.constructs.function import ResponderFunction
 from infra.nag import acknowledge, checkov_skip
+from responder.models.securityhub import ASFF_CUSTOM_ACTION, ASFF_IMPORTED, OCSF_IMPORTED
 
 CUSTOM_ACTION_ID = "ContainResource"
 CUSTOM_ACTION_NAME = "Contain resource"
@@ -93,15 +94,11 @@ class Triggers(Construct):
             )
         )
         patterns = {
-            "SecurityHubImported": events.EventPattern(
-                source=["aws.securityhub"], detail_type=["Security Hub Findings - Imported"]
-            ),
-            "SecurityHubV2Imported": events.EventPattern(
-                source=["aws.securityhub"], detail_type=["Findings Imported V2"]
-            ),
+            "SecurityHubImported": events.EventPattern(source=["aws.securityhub"], detail_type=[ASFF_IMPORTED]),
+            "SecurityHubV2Imported": events.EventPattern(source=["aws.securityhub"], detail_type=[OCSF_IMPORTED]),
             "SecurityHubCustomAction": events.EventPattern(
                 source=["aws.securityhub"],
-                detail_type=["Security Hub Findings - Custom Action"],
+                detail_type=[ASFF_CUSTOM_ACTION],
                 resources=[self.custom_action.ref],
             ),
         }

@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.models.common import ResourceType
+from responder.models.finding import Source
 
 
 class Mode(StrEnum):
@@ -39,7 +40,7 @@ class RuleMatch(_Strict):
     max_severity: float = Field(default=10.0, ge=0.0, le=10.0)
     accounts: list[str] = Field(default_factory=list, description="Empty matches any account.")
     tags: dict[str, str] = Field(default_factory=dict, description="The resource must carry every tag.")
-    sources: list[Literal["guardduty", "securityhub", "securityhub_v2", "custom_action"]] = Field(
+    sources: list[Source] = Field(
         default_factory=list,
         description="How the finding arrived. Empty matches every source except custom_action: a custom action "
         "is a person asking, and only a rule that names custom_action changes its approve default.",
