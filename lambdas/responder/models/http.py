@@ -19,7 +19,7 @@ class RequestContext(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, defer_build=True)
 
     request_id: str | None = Field(default=None, alias="requestId")
-    identity: RequestIdentity = RequestIdentity()
+    identity: RequestIdentity = Field(default_factory=RequestIdentity)
 
 
 class ApiRequest(BaseModel):
@@ -34,7 +34,7 @@ class ApiRequest(BaseModel):
     headers: dict[str, str] | None = None
     body: str | None = None
     is_base64_encoded: bool = Field(default=False, alias="isBase64Encoded")
-    request_context: RequestContext = Field(default=RequestContext(), alias="requestContext")
+    request_context: RequestContext = Field(default_factory=RequestContext, alias="requestContext")
 
     def header(self, name: str) -> str:
         wanted = name.lower()
