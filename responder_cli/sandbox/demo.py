@@ -114,11 +114,16 @@ def _wait(predicate: Any, timeout: float, interval: float = 0.2) -> Any:
     return None
 
 
-def _incident(session: boto3.Session, table: str) -> dict[str, Any] | None:
+def _incidents(session: boto3.Session, table: str) -> list[dict[str, Any]]:
     items = session.client("dynamodb").scan(
         TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": "INCIDENT#"}}
     )["Items"]
-    return json.loads(items[0]["doc"]["S"]) if items else None
+    return [json.loads(i["doc"]["S"]) for i in items]
+
+
+def _incident(session: boto3.Session, table: str) -> dict[str, Any] | None:
+    found = _incidents(session, table)
+    return found[0] if found else None
 
 
 def _follow_approve_link(link: str, name: str) -> tuple[int, str]:
@@ -207,9 +212,9 @@ def _second_account(demo: Demo, sandbox: Sandbox, session: boto3.Session) -> boo
                "isolated in the member account, by the member role")  # fmt: skip
 
     demo.step("restore it: in the same account and region")
-    _restore(session, outputs["RestoreStateMachine"], contained["incident_id"])
+    done = _restore(session, outputs["RestoreStateMachine"], contained["incident_id"])
     final = incident()
-    demo.check(final is not None and final["status"] == "RESTORED", "incident RESTORED")
+    demo.check(done and final is not None and final["status"] == "RESTORED", "incident RESTORED")
     demo.check(_state(member, iid) == before, "restored state equals the pre-state")
     return True
 
@@ -222,13 +227,6 @@ def _restore(session: boto3.Session, state_machine: str, incident_id: str) -> bo
         input=json.dumps({"incident_id": incident_id}),
     )["executionArn"]  # fmt: skip
     return bool(_wait(lambda: sfn.describe_execution(executionArn=execution)["status"] != "RUNNING", 120))
-
-
-def _incidents(session: boto3.Session, table: str) -> list[dict[str, Any]]:
-    items = session.client("dynamodb").scan(
-        TableName=table, FilterExpression="begins_with(pk, :p)", ExpressionAttributeValues={":p": {"S": "INCIDENT#"}}
-    )["Items"]
-    return [json.loads(i["doc"]["S"]) for i in items]
 
 
 def run_demo(port: int = 4566, interactive: bool = False, accounts: int = 1) -> bool:
