@@ -20,6 +20,8 @@ def apply() -> None:
         return
     _applied = True
     _primary_eni_groups_are_the_instance_groups()
+    _new_security_groups_allow_only_ipv4_egress()
+    _security_group_authorizations_are_all_or_nothing()
     _cloudformation_gap_fillers()
     _cloudformation_state_machines_are_executable()
     _iam_managed_policy_quota()
@@ -53,6 +55,50 @@ def _primary_eni_groups_are_the_instance_groups() -> None:
 
 
 def _cloudformation_gap_fillers() -> None:
+def _new_security_groups_allow_only_ipv4_egress() -> None:
+    """A new VPC security group holds one outbound rule, all traffic to 0.0.0.0/0; IPv6 egress is added
+    only when authorized (CDK's `allowAllIpv6Outbound` defaults to false for this reason). moto also gives
+    every new group in a VPC with an IPv6 block a ::/0 egress rule, which hid a missing authorization.
+    The VPC's default group keeps both (AWS adds ::/0 to it when the VPC has an IPv6 block)."""
+    from moto.ec2.models.security_groups import SecurityGroupBackend
+
+    original = SecurityGroupBackend.create_security_group
+
+    def create_security_group(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        group = original(self, name, *args, **kwargs)
+        if not group.is_default and name != "default":
+            group.egress_rules = [r for r in group.egress_rules if r.ip_range.get("CidrIpv6") != "::/0"]
+        return group
+
+    SecurityGroupBackend.create_security_group = create_security_group  # type: ignore[method-assign]
+
+
+def _security_group_authorizations_are_all_or_nothing() -> None:
+    """AuthorizeSecurityGroupIngress/Egress with any rule that already exists fails the whole call with
+    InvalidPermission.Duplicate and adds nothing. moto adds rule by rule and raises at the first
+    duplicate, keeping the rules before it: the call is rolled back to the group's rules before it."""
+    from moto.ec2.responses.security_groups import SecurityGroups
+
+    def all_or_nothing(name: str, attribute: str) -> None:
+        original = getattr(SecurityGroups, name)
+
+        def authorize(self: Any) -> Any:
+            group_ref = self._get_param("GroupName") or self._get_param("GroupId")
+            group = self.ec2_backend.get_security_group_by_name_or_id(group_ref, None) if group_ref else None
+            before = list(getattr(group, attribute)) if group is not None else None
+            try:
+                return original(self)
+            except Exception:
+                if group is not None and before is not None:
+                    setattr(group, attribute, before)
+                raise
+
+        setattr(SecurityGroups, name, authorize)
+
+    all_or_nothing("authorize_security_group_egress", "egress_rules")
+    all_or_nothing("authorize_security_group_ingress", "ingress_rules")
+
+
     """CloudFormation resource types the stack uses that moto's CloudFormation does not create.
 
     Each creates the real resource through moto's own backend, so references resolve as on AWS.

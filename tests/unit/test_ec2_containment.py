@@ -13,7 +13,7 @@ from responder.models.common import ResourceType
 from responder.models.incident import Ec2PreState, FindingSummary, Incident, Status
 from responder.models.preferences import Ec2Options
 from responder.models.resource import ResourceRef
-from tests.support.victims import eni_groups, make_asg_instance, make_instance
+from tests.support.victims import eni_groups, make_asg_instance, make_instance, make_vpc
 
 ACCOUNT = "123456789012"
 
@@ -234,3 +234,101 @@ def test_verify_reports_a_tampered_isolation_group(aws):
     )
     problems = dom.verify_contained(gw, incident, options)
     assert problems and "has rules" in problems[0]
+
+
+def _transition_group(ec2, vpc_id: str) -> dict:
+    groups = ec2.describe_security_groups(
+        Filters=[{"Name": "vpc-id", "Values": [vpc_id]}, {"Name": "group-name", "Values": ["responder-transition"]}]
+    )["SecurityGroups"]
+    assert len(groups) == 1
+    return groups[0]
+
+
+def _ranges(perms: list[dict]) -> set[str]:
+    """The all-traffic ranges of a rule list (IPv4 and IPv6)."""
+    all_traffic = [p for p in perms if p.get("IpProtocol") == "-1"]
+    return {r["CidrIp"] for p in all_traffic for r in p.get("IpRanges", [])} | {
+        r["CidrIpv6"] for p in all_traffic for r in p.get("Ipv6Ranges", [])
+    }
+
+
+def test_dual_stack_transition_group_allows_both_ranges_each_way(aws):
+    """A new group already holds the default 0.0.0.0/0 egress rule, and AWS fails a whole
+    AuthorizeSecurityGroupEgress call that repeats it: authorized together, ::/0 was never added and
+    IPv6 flows stayed tracked. Each range is authorized on its own."""
+    ec2 = client("ec2", "us-east-1")
+    vpc, subnet = make_vpc(ec2)
+    ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    victim = make_instance(ec2, vpc=(vpc, subnet))
+    gw = _gw()
+    options = Ec2Options()
+    incident = _incident(gw, victim.instance_id, options)
+
+    rec = _contain(gw, incident, options)
+
+    transition = _transition_group(ec2, vpc)
+    assert _ranges(transition["IpPermissionsEgress"]) == {"0.0.0.0/0", "::/0"}
+    assert _ranges(transition["IpPermissions"]) == {"0.0.0.0/0", "::/0"}
+    assert [a.action for a in rec.actions if a.action == "eni_transition_group"] == ["eni_transition_group"]
+    # A second containment in the VPC finds the group complete and authorizes nothing twice.
+    other = make_instance(ec2, vpc=(vpc, subnet))
+    _contain(gw, _incident(gw, other.instance_id, options), options)
+    again = _transition_group(ec2, vpc)
+    assert again["IpPermissionsEgress"] == transition["IpPermissionsEgress"]
+
+
+def test_transition_group_missing_only_ipv6_egress_gets_it(aws):
+    """A group found with only the IPv4 egress rule (as the old code left every group) is completed."""
+    ec2 = client("ec2", "us-east-1")
+    vpc, subnet = make_vpc(ec2)
+    ec2.associate_vpc_cidr_block(VpcId=vpc, AmazonProvidedIpv6CidrBlock=True)
+    victim = make_instance(ec2, vpc=(vpc, subnet))
+    gw = _gw()
+    group = gw.ensure_group(victim.vpc_id, "transition")
+    ec2.revoke_security_group_egress(
+        GroupId=group, IpPermissions=[{"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}]
+    )
+    assert _ranges(_transition_group(ec2, victim.vpc_id)["IpPermissionsEgress"]) == {"0.0.0.0/0"}
+
+    assert gw.ensure_group(victim.vpc_id, "transition") == group
+
+    assert _ranges(_transition_group(ec2, victim.vpc_id)["IpPermissionsEgress"]) == {"0.0.0.0/0", "::/0"}
+
+
+def test_transition_group_authorization_errors_are_not_swallowed(aws, monkeypatch):
+    """Only a duplicate of the range being added is tolerated; any other refusal fails the step."""
+    from botocore.exceptions import ClientError
+
+    ec2 = client("ec2", "us-east-1")
+    victim = make_instance(ec2)
+    gw = _gw()
+
+    def refuse(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "RulesPerSecurityGroupLimitExceeded", "Message": "too many rules"}},
+            "AuthorizeSecurityGroupEgress",
+        )
+
+    monkeypatch.setattr(gw.ec2, "authorize_security_group_egress", refuse)
+    with pytest.raises(ClientError, match="RulesPerSecurityGroupLimitExceeded"):
+        gw.ensure_group(victim.vpc_id, "transition")
+
+
+def test_transition_group_duplicate_that_is_not_there_fails(aws, monkeypatch):
+    """A Duplicate answer is believed only when the rule reads back: otherwise the step fails."""
+    from botocore.exceptions import ClientError
+
+    from responder.adapters.ec2 import TransitionRuleMissing
+
+    ec2 = client("ec2", "us-east-1")
+    victim = make_instance(ec2)
+    gw = _gw()
+
+    def duplicate(**kwargs):
+        raise ClientError(
+            {"Error": {"Code": "InvalidPermission.Duplicate", "Message": "exists"}}, "AuthorizeSecurityGroupEgress"
+        )
+
+    monkeypatch.setattr(gw.ec2, "authorize_security_group_egress", duplicate)
+    with pytest.raises(TransitionRuleMissing, match="::/0"):
+        gw.ensure_group(victim.vpc_id, "transition")

@@ -13,13 +13,20 @@ MANAGED_TAG = "responder:managed"
 PURPOSE_TAG = "responder:purpose"
 INCIDENT_TAG = "responder:incident-id"
 GROUP_NAMES = {"isolation": "responder-isolation", "transition": "responder-transition"}
-ALL_TRAFFIC: list[dict[str, Any]] = [
-    {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}], "Ipv6Ranges": [{"CidrIpv6": "::/0"}]}
-]
+# The transition group's rules, one range per authorization: AWS fails a whole Authorize call that
+# repeats any rule the group already has (a new group already allows all egress to 0.0.0.0/0).
+ALL_TRAFFIC_RANGES: dict[str, dict[str, Any]] = {
+    "0.0.0.0/0": {"IpProtocol": "-1", "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
+    "::/0": {"IpProtocol": "-1", "Ipv6Ranges": [{"CidrIpv6": "::/0"}]},
+}
 
 
 class InstanceNotFound(LookupError):
     pass
+
+
+class TransitionRuleMissing(RuntimeError):
+    """EC2 answered that a transition-group rule exists, but the group does not hold it."""
 
 
 @dataclass(frozen=True)
@@ -288,29 +295,38 @@ class Ec2Gateway:
             if egress:
                 self.ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=_strip(egress))
             return
-        if not _allows_all(ingress):
-            self._authorize(self.ec2.authorize_security_group_ingress, group_id)
-        if not _allows_all(egress):
-            self._authorize(self.ec2.authorize_security_group_egress, group_id)
+        for direction, current, call in (
+            ("ingress", ingress, self.ec2.authorize_security_group_ingress),
+            ("egress", egress, self.ec2.authorize_security_group_egress),
+        ):
+            for cidr in sorted(ALL_TRAFFIC_RANGES.keys() - _all_traffic_ranges(current)):
+                self._authorize(call, group_id, direction, cidr)
 
-    @staticmethod
-    def _authorize(call: Any, group_id: str) -> None:
+    def _authorize(self, call: Any, group_id: str, direction: Literal["ingress", "egress"], cidr: str) -> None:
+        """Authorize all traffic for one range. A Duplicate answer is believed only when the group,
+        read back, holds the rule (another incident added it meanwhile); any other error fails."""
         try:
-            call(GroupId=group_id, IpPermissions=ALL_TRAFFIC)
+            call(GroupId=group_id, IpPermissions=[ALL_TRAFFIC_RANGES[cidr]])
+            return
         except ClientError as exc:
             if error_code(exc) != "InvalidPermission.Duplicate":
                 raise
+        ingress, egress = self.group_rules(group_id)
+        if cidr not in _all_traffic_ranges(ingress if direction == "ingress" else egress):
+            raise TransitionRuleMissing(
+                f"EC2 answered that {group_id} already allows all {direction} to {cidr}, but the group read back "
+                "does not hold that rule"
+            )
 
 
-def _allows_all(perms: list[dict[str, Any]]) -> bool:
-    v4 = any(
-        p.get("IpProtocol") == "-1" and any(r.get("CidrIp") == "0.0.0.0/0" for r in p.get("IpRanges", []))
-        for p in perms
-    )
-    v6 = any(
-        p.get("IpProtocol") == "-1" and any(r.get("CidrIpv6") == "::/0" for r in p.get("Ipv6Ranges", [])) for p in perms
-    )
-    return v4 and v6
+def _all_traffic_ranges(perms: list[dict[str, Any]]) -> set[str]:
+    """The ranges that an all-protocols rule allows, IPv4 and IPv6."""
+    ranges: set[str] = set()
+    for p in perms:
+        if p.get("IpProtocol") == "-1":
+            ranges |= {r["CidrIp"] for r in p.get("IpRanges", []) if "CidrIp" in r}
+            ranges |= {r["CidrIpv6"] for r in p.get("Ipv6Ranges", []) if "CidrIpv6" in r}
+    return ranges
 
 
 def _strip(perms: list[dict[str, Any]]) -> list[dict[str, Any]]:
