@@ -365,12 +365,32 @@ def securityhub_event(
 
 
 def ocsf_event(finding: dict[str, Any]) -> dict[str, Any]:
-    """A Security Hub v2 `Findings Imported V2` event (OCSF) for an ASFF finding's content."""
+    """A Security Hub v2 `Findings Imported V2` event (OCSF) for an ASFF finding's content, in the
+    envelope AWS documents: `detail.findings[]` holding one finding (Security Hub User Guide, "EventBridge
+    event formats"); AWS products' uids are `arn:aws:securityhub:REGION::productv2/aws/<service>`."""
     resources = [
         {"type": r["Type"], "uid": r["Id"], "region": r.get("Region"),
          "name": r.get("Details", {}).get("AwsIamAccessKey", {}).get("PrincipalName")}
         for r in finding["Resources"]
     ]  # fmt: skip
+    key = next((r["Details"].get("AwsIamAccessKey", {}) for r in finding["Resources"] if "Details" in r), {})
+    product_uid = finding["ProductArn"].replace("::product/aws/", "::productv2/aws/")
+    ocsf: dict[str, Any] = {
+        "class_name": "Detection Finding",
+        "class_uid": 2004,
+        "finding_info": {"uid": finding["Id"], "title": finding["Title"], "types": finding["Types"]},
+        "metadata": {"product": {"uid": product_uid, "name": "GuardDuty", "vendor_name": "AWS"}, "version": "1.5.0"},
+        "cloud": {"account": {"uid": finding["AwsAccountId"]}, "region": finding["Region"], "provider": "AWS"},
+        "resources": resources,
+        "severity": finding["Severity"]["Label"].capitalize(),
+        "severity_id": {"LOW": 2, "MEDIUM": 3, "HIGH": 4, "CRITICAL": 5}[finding["Severity"]["Label"]],
+        "status": "New",
+        "src_endpoint": {"ip": finding.get("Network", {}).get("SourceIpV4")},
+    }
+    if finding.get("Compliance"):
+        ocsf["compliance"] = {"status": finding["Compliance"].get("Status")}
+    if key.get("PrincipalType"):
+        ocsf["actor"] = {"user": {"name": key.get("PrincipalName"), "type": key["PrincipalType"]}}
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -380,14 +400,5 @@ def ocsf_event(finding: dict[str, Any]) -> dict[str, Any]:
         "time": _now(),
         "region": finding["Region"],
         "resources": [],
-        "detail": {
-            "finding_info": {"uid": finding["Id"], "title": finding["Title"], "types": finding["Types"]},
-            "metadata": {"product": {"uid": finding["ProductArn"], "name": "GuardDuty"}, "version": "1.5.0"},
-            "cloud": {"account": {"uid": finding["AwsAccountId"]}, "region": finding["Region"], "provider": "AWS"},
-            "resources": resources,
-            "severity": finding["Severity"]["Label"].capitalize(),
-            "severity_id": {"LOW": 2, "MEDIUM": 3, "HIGH": 4, "CRITICAL": 5}[finding["Severity"]["Label"]],
-            "status": "New",
-            "src_endpoint": {"ip": finding.get("Network", {}).get("SourceIpV4")},
-        },
+        "detail": {"findings": [ocsf]},
     }

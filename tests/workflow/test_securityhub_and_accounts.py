@@ -76,6 +76,19 @@ def test_the_same_guardduty_finding_directly_and_through_security_hub_is_one_inc
     assert len(swaps) == 2  # one containment: one swap per ENI
 
 
+def test_a_passing_control_check_opens_nothing(responder):
+    _rules(responder, Rule(id="auto", priority=1, mode=Mode.AUTO))
+    control = {**samples.asff_from_guardduty(samples.sample("Policy:S3/BucketBlockPublicAccessDisabled", "logs")),
+               "ProductArn": "arn:aws:securityhub:us-east-1::product/aws/securityhub",
+               "GeneratorId": "security-control/S3.8", "Types": ["Software and Configuration Checks/x"],
+               "Compliance": {"Status": "PASSED"}}  # fmt: skip
+    result = _intake(responder, samples.securityhub_event([control]))
+    v2 = _intake(responder, samples.ocsf_event(control))
+    assert result["started"] == [] and len(result["dropped"]) == 1
+    assert v2["started"] == [] and len(v2["dropped"]) == 1
+    assert responder.executions() == [] and responder.incidents() == []
+
+
 def test_a_redelivered_security_hub_event_starts_nothing_new(responder):
     _rules(responder, Rule(id="notify", priority=1, mode=Mode.NOTIFY))
     victim = make_instance(responder.session.client("ec2"), enis=1)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from responder.models.common import ResourceType
 from responder.models.events import ParsedEvent
@@ -24,7 +25,7 @@ from responder.models.guardduty import (
     GuardDutyFinding,
 )
 from responder.models.resource import ResourceRef
-from responder.models.securityhub import AsffFinding, AsffResource, OcsfFinding, SecurityHubEvent
+from responder.models.securityhub import AsffFinding, AsffResource, OcsfFinding, OcsfUser, SecurityHubEvent
 
 LABEL_SEVERITY = {"INFORMATIONAL": 0.0, "LOW": 2.0, "MEDIUM": 5.0, "HIGH": 8.0, "CRITICAL": 9.5}
 OCSF_SEVERITY = {0: 0.0, 1: 0.0, 2: 2.0, 3: 5.0, 4: 8.0, 5: 9.5, 6: 9.5, 99: 5.0}
@@ -46,7 +47,9 @@ def route_guardduty(finding: GuardDutyFinding) -> ResourceRef | str:
     def ref(kind: ResourceType, ident: str) -> ResourceRef:
         return ResourceRef(type=kind, id=ident, account=account, region=region)
 
-    if family == "EC2" and rtype == "Instance":
+    # Runtime Monitoring findings on an instance (`Execution:Runtime/...` on `Instance`) are contained
+    # as EC2 findings are.
+    if family in ("EC2", "Runtime") and rtype == "Instance":
         details = finding.resource.instance_details
         if details is None:
             return "Instance finding without resource.instanceDetails"
@@ -66,6 +69,8 @@ def route_guardduty(finding: GuardDutyFinding) -> ResourceRef | str:
 def _principal(ref: Callable[[ResourceType, str], ResourceRef], user_type: str, name: str | None) -> ResourceRef | str:
     if user_type == "Root":
         return ref(ResourceType.IAM_ROOT, "root")
+    if not user_type:
+        return "access key finding that does not say whether the principal is a user or a role session"
     if not name:
         return f"access key finding for a {user_type} without the principal's name"
     if user_type == "IAMUser":
@@ -128,6 +133,8 @@ def from_asff(finding: AsffFinding, *, custom_action: bool = False, triggered_by
         skip = f"untrusted product {finding.product_arn}: only AWS services' own findings are acted on"
     elif finding.record_state == "ARCHIVED":
         skip = "finding is archived"
+    elif finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED":
+        skip = "control check passed (Compliance.Status PASSED): nothing to contain"
     elif (finding.workflow.status or "").upper() in SKIPPED_WORKFLOW and not custom_action:
         skip = f"finding workflow status is {finding.workflow.status}"
     elif finding.product_fields.get("aws/guardduty/service/additionalInfo/sample", "").lower() == "true":
@@ -155,6 +162,7 @@ def from_asff(finding: AsffFinding, *, custom_action: bool = False, triggered_by
         securityhub=SecurityHubRef(finding_arn=finding.id, product_arn=finding.product_arn),
         triggered_by=triggered_by,
         trusted=finding.trusted,
+        passed_check=finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED",
     )
 
 
@@ -189,9 +197,8 @@ def _asff_target(finding: AsffFinding, family: str, region: str) -> tuple[Resour
             return None, f"AwsEc2Instance {res.id!r} is not an instance ARN or id", fallback
         if res.type == "AwsIamAccessKey":
             details = res.details.get("AwsIamAccessKey", {})
-            user_type = str(details.get("PrincipalType") or ("Root" if "Root" in res.id else ""))
-            name = _valid(str(details.get("PrincipalName") or details.get("UserName") or ""), IAM_NAME)
-            target = _principal(partial(ref, res=res), user_type or "IAMUser", name)
+            user_type, raw_name = _asff_principal(details if isinstance(details, dict) else {}, res.id)
+            target = _principal(partial(ref, res=res), user_type, _valid(raw_name, IAM_NAME))
             if isinstance(target, ResourceRef):
                 return target, "", fallback
             return None, target, fallback
@@ -208,6 +215,25 @@ def _asff_target(finding: AsffFinding, family: str, region: str) -> tuple[Resour
             return ref(ResourceType.S3_BUCKET, name, res=res), "", fallback
     kinds = ", ".join(sorted({r.type for r in finding.resources})) or "no resources"
     return None, f"unsupported finding: family {family or '?'} on {kinds}", fallback
+
+
+def _asff_principal(details: dict[str, object], resource_id: str) -> tuple[str, str]:
+    """The principal kind and name behind an ASFF access key. `PrincipalType` decides; the deprecated
+    `UserName` alone names an IAM user. For a session (AssumedRole) the role is the session issuer's,
+    taken from its ARN (the last part, after any IAM path), else from `PrincipalName`'s role part."""
+    user_type = str(details.get("PrincipalType") or "")
+    if not user_type:
+        user_type = "Root" if "Root" in resource_id else ("IAMUser" if details.get("UserName") else "")
+    name = str(details.get("PrincipalName") or details.get("UserName") or "")
+    if user_type == "AssumedRole":
+        session = details.get("SessionContext")
+        issuer = session.get("SessionIssuer") if isinstance(session, dict) else None
+        arn = str(issuer.get("Arn") or "") if isinstance(issuer, dict) else ""
+        if ":role/" in arn:
+            name = arn.rsplit("/", 1)[-1]
+        elif "/" in name:
+            name = name.split("/", 1)[0]
+    return user_type, name
 
 
 def _details(finding: AsffFinding, kind: str) -> dict[str, object] | None:
@@ -256,38 +282,36 @@ OCSF_RESOURCE_TYPES = {
 
 def from_ocsf(finding: OcsfFinding) -> Finding:
     """OCSF findings carry the same resources under other names; map them onto ASFF and let its routing,
-    trust and status checks decide (the product ARN is built from the product's name where OCSF gives
-    no ARN, so only the AWS services' own products pass)."""
+    trust and status checks decide. Trust comes from `metadata.product.uid` alone, which must be an AWS
+    service's own product ARN (`::productv2/aws/<service>`, or `::product/aws/<service>`); a product
+    name or a uid that is not such an ARN is untrusted. The principal kind behind an access key comes
+    from `actor.user.type` (an AssumedRole session is contained through its role)."""
     info = finding.finding_info
-    product = finding.product
+    user = finding.actor.user if finding.actor else None
     resources = [
         AsffResource.model_validate(
             {
                 "Type": OCSF_RESOURCE_TYPES.get(r.type, r.type),
                 "Id": r.uid,
                 "Region": r.region or finding.cloud.region,
-                "Details": {"AwsIamAccessKey": {"PrincipalName": r.name, "PrincipalType": "IAMUser"}}
+                "Details": {"AwsIamAccessKey": _ocsf_principal(r.name, user, r.details("AwsIamAccessKey"))}
                 if OCSF_RESOURCE_TYPES.get(r.type) == "AwsIamAccessKey"
                 else {},
             }
         )
         for r in finding.resources
     ]
-    product_arn = (
-        finding.metadata.product.uid
-        if finding.metadata.product.uid.startswith("arn:")
-        else f"arn:aws:securityhub:{finding.cloud.region}::product/aws/{product}"
-    )
     asff = AsffFinding.model_validate(
         {
             "Id": info.uid,
-            "ProductArn": product_arn,
+            "ProductArn": finding.metadata.product.uid or "missing metadata.product.uid",
             "AwsAccountId": finding.cloud.account.uid,
             "Region": finding.cloud.region,
             "Types": info.types,
             "Title": info.title,
             "Severity": {"Label": (finding.severity or "").upper() or None},
             "Workflow": {"Status": (finding.status or "").upper() or None},
+            "Compliance": {"Status": finding.compliance.status} if finding.compliance else None,
             "Resources": [r.model_dump(by_alias=True) for r in resources],
             "Network": {"SourceIpV4": finding.src_endpoint.ip} if finding.src_endpoint else None,
         }
@@ -296,6 +320,20 @@ def from_ocsf(finding: OcsfFinding) -> Finding:
     severity = OCSF_SEVERITY.get(finding.severity_id or -1, normalized.severity)
     source: Source = "securityhub_v2"
     return normalized.model_copy(update={"source": source, "severity": severity, "securityhub": None})
+
+
+def _ocsf_principal(name: str | None, user: OcsfUser | None, data: dict[str, Any]) -> dict[str, Any]:
+    """ASFF's AwsIamAccessKey details from an OCSF resource and the finding's actor. The resource's own
+    ASFF-style details (`data.AwsIamAccessKey`) come first; else the actor's type decides between a user
+    and the role behind a session. A missing type is left missing (routing then says why it has no
+    target) rather than guessed."""
+    if data.get("PrincipalType"):
+        return data
+    principal_type = (user.type if user else None) or None
+    principal_name = name or (user.name if user else None)
+    if principal_type == "AssumedRole" and principal_name and "/" in principal_name:
+        principal_name = principal_name.split("/", 1)[0]
+    return {"PrincipalName": principal_name, "PrincipalType": principal_type}
 
 
 def _valid(value: str, pattern: str) -> str | None:
@@ -322,4 +360,4 @@ def findings_of(parsed: ParsedEvent) -> list[Finding]:
             action = event.resources[0] if event.resources else "unknown action"
             by = f"Security Hub custom action {event.detail.action_name or ''} ({action})".replace("  ", " ")
         return [from_asff(f, custom_action=event.custom_action, triggered_by=by) for f in event.detail.findings]
-    return [from_ocsf(event.detail)]
+    return [from_ocsf(f) for f in event.detail.findings]

@@ -15,7 +15,6 @@ from responder.adapters.messaging import WorkflowStarter
 from responder.domain.findings import findings_of
 from responder.handlers._runtime import EnvModel, count, load_env, logger, metrics, tracer
 from responder.models.events import parse_event
-from responder.models.securityhub import SecurityHubEvent
 
 
 class IntakeEnv(EnvModel):
@@ -38,15 +37,20 @@ def execution_name(event_id: str, finding_id: str) -> str:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     parsed = parse_event(event)
     started, dropped = [], []
-    asff = isinstance(parsed.event, SecurityHubEvent)  # several findings per event; OCSF carries one
-    raw_findings = event["detail"]["findings"] if asff else [event["detail"]]
+    # ASFF and v2 (OCSF) events share the envelope: `detail.findings[]`, one execution per finding.
+    raw_findings = event["detail"]["findings"]
     for finding, raw in zip(findings_of(parsed), raw_findings, strict=True):
         if not finding.trusted:
             dropped.append(finding.id)
             count("FindingsUntrusted")
             logger.warning("untrusted finding dropped", extra={"finding_id": finding.id, "reason": finding.skip})
             continue
-        single = {**event, "detail": {**event["detail"], "findings": [raw]}} if asff else event
+        if finding.passed_check:
+            dropped.append(finding.id)
+            count("ControlChecksPassed")
+            logger.info("passed control check dropped", extra={"finding_id": finding.id})
+            continue
+        single = {**event, "detail": {**event["detail"], "findings": [raw]}}
         STARTER.start(execution_name(parsed.event.id, finding.id), json.dumps(single))
         started.append(finding.id)
     count("SecurityHubFindingsStarted", len(started))

@@ -40,6 +40,7 @@ class Finding(BaseModel):
     fallback_id: str = "unknown"
     skip: str | None = None  # archived, sample, suppressed, untrusted product ...
     trusted: bool = True  # False: a product other than the AWS services' own could have written it
+    passed_check: bool = False  # a posture control that passed (Compliance.Status PASSED): nothing to act on
     count: int = 1
     first_seen: datetime | None = None
     last_seen: datetime | None = None

@@ -2,7 +2,9 @@
 
 - ASFF (`source: aws.securityhub`): `detail-type` `Security Hub Findings - Imported` or
   `Security Hub Findings - Custom Action`; `detail.findings[]`, possibly several per event.
-- OCSF (Security Hub v2): `detail-type` `Findings Imported V2`, one finding per event in `detail`.
+- OCSF (Security Hub v2): `detail-type` `Findings Imported V2`, in the same envelope as ASFF:
+  `detail.findings[]`, one finding per event (AWS Security Hub User Guide, "EventBridge event formats",
+  securityhub-v2-cwe-event-formats).
 
 Only the fields the responder reads are modelled; everything else is ignored. Identifiers that reach
 AWS calls are checked against the services' rules here, at the edge.
@@ -10,6 +12,7 @@ AWS calls are checked against the services' rules here, at the edge.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any, Literal
 
@@ -20,9 +23,10 @@ from responder.models.guardduty import EventBridgeEnvelope
 
 # Products whose findings only the AWS service itself can write. Anyone who may call
 # BatchImportFindings can set ProductName, CompanyName or Types, but not a product ARN of this form
-# (`::product/aws/<service>`, with no account).
+# (`::product/aws/<service>` in ASFF, `::productv2/aws/<service>` in Security Hub v2; no account).
 TRUSTED_PRODUCT = re.compile(
-    r"^arn:aws(-cn|-us-gov|-iso[a-z]?)?:securityhub:[a-z0-9-]+::product/aws/(guardduty|inspector|macie|securityhub)$"
+    r"^arn:aws(-cn|-us-gov|-iso[a-z]?)?:securityhub:[a-z0-9-]+::product(v2)?/aws/"
+    r"(guardduty|inspector|macie|securityhub)$"
 )
 ASFF_IMPORTED = "Security Hub Findings - Imported"
 ASFF_CUSTOM_ACTION = "Security Hub Findings - Custom Action"
@@ -50,6 +54,10 @@ class AsffResource(_Asff):
     details: dict[str, Any] = Field(default_factory=dict, alias="Details")
 
 
+class AsffCompliance(_Asff):
+    status: str | None = Field(default=None, alias="Status", max_length=32)
+
+
 class AsffNetwork(_Asff):
     source_ip_v4: str | None = Field(default=None, alias="SourceIpV4")
 
@@ -66,6 +74,7 @@ class AsffFinding(_Asff):
     severity: AsffSeverity = Field(default_factory=AsffSeverity, alias="Severity")
     workflow: AsffWorkflow = Field(default_factory=AsffWorkflow, alias="Workflow")
     record_state: str | None = Field(default=None, alias="RecordState")
+    compliance: AsffCompliance | None = Field(default=None, alias="Compliance")
     resources: list[AsffResource] = Field(default_factory=list, alias="Resources", max_length=32)
     product_fields: dict[str, str] = Field(default_factory=dict, alias="ProductFields")
     network: AsffNetwork | None = Field(default=None, alias="Network")
@@ -120,8 +129,8 @@ class OcsfFindingInfo(_Ocsf):
     uid: str = Field(min_length=1, max_length=512)
     title: str = Field(default="", max_length=1024)
     types: list[str] = Field(default_factory=list)
-    first_seen_time_dt: str | None = None
-    last_seen_time_dt: str | None = None
+    first_seen_time_dt: str | int | None = None
+    last_seen_time_dt: str | int | None = None
 
 
 class OcsfAccount(_Ocsf):
@@ -138,10 +147,37 @@ class OcsfResource(_Ocsf):
     uid: str = Field(min_length=1, max_length=512)
     name: str | None = Field(default=None, max_length=512)
     region: str | None = None
+    data: dict[str, Any] | str | None = Field(default=None)
+
+    def details(self, kind: str) -> dict[str, Any]:
+        """The ASFF-style details of the resource (`data.<kind>`), which OCSF forms of AWS findings carry as
+        an object or as a JSON string; empty when absent or unreadable."""
+        data = self.data
+        if isinstance(data, str):
+            try:
+                data = json.loads(data) if len(data) <= 16384 else None
+            except ValueError:
+                data = None
+        found = data.get(kind) if isinstance(data, dict) else None
+        return found if isinstance(found, dict) else {}
 
 
 class OcsfEndpoint(_Ocsf):
     ip: str | None = None
+
+
+class OcsfUser(_Ocsf):
+    name: str | None = Field(default=None, max_length=512)
+    type: str | None = Field(default=None, max_length=64)
+    uid: str | None = Field(default=None, max_length=512)
+
+
+class OcsfActor(_Ocsf):
+    user: OcsfUser | None = None
+
+
+class OcsfCompliance(_Ocsf):
+    status: str | None = Field(default=None, max_length=32)
 
 
 class OcsfFinding(_Ocsf):
@@ -153,15 +189,22 @@ class OcsfFinding(_Ocsf):
     severity: str | None = None
     status: str | None = None
     src_endpoint: OcsfEndpoint | None = None
+    actor: OcsfActor | None = None
+    compliance: OcsfCompliance | None = None
+    class_name: str | None = Field(default=None, max_length=128)
 
     @property
     def product(self) -> str:
-        """The product's short name: `guardduty`, ... (from `metadata.product.uid` or its name)."""
-        uid = self.metadata.product.uid or self.metadata.product.name
-        return uid.rsplit("/", 1)[-1].lower().replace("amazon ", "").replace("aws ", "").replace(" ", "")
+        """The product's short name (`guardduty`, ...): the last part of `metadata.product.uid`. The
+        product's free-text name is never used: anyone who imports findings can write it."""
+        return self.metadata.product.uid.rsplit("/", 1)[-1].lower()
+
+
+class OcsfDetail(_Ocsf):
+    findings: list[OcsfFinding] = Field(min_length=1, max_length=100)
 
 
 class OcsfEvent(EventBridgeEnvelope):
     source: Literal["aws.securityhub"]
     detail_type: Literal["Findings Imported V2"] = Field(alias="detail-type")
-    detail: OcsfFinding
+    detail: OcsfDetail
