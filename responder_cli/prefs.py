@@ -67,6 +67,7 @@ def facts_for_event(path: str, tags: dict[str, str] | None = None) -> MatchFacts
         account=finding.account,
         tags=found_tags or {},
         source=finding.source,
+        finding_class=finding.finding_class,
     )
 
 

@@ -373,7 +373,9 @@ def ocsf_event(finding: dict[str, Any]) -> dict[str, Any]:
          "name": r.get("Details", {}).get("AwsIamAccessKey", {}).get("PrincipalName")}
         for r in finding["Resources"]
     ]  # fmt: skip
-    key = next((r["Details"].get("AwsIamAccessKey", {}) for r in finding["Resources"] if "Details" in r), {})
+    key: dict[str, Any] = next(
+        (r["Details"].get("AwsIamAccessKey", {}) for r in finding["Resources"] if "Details" in r), {}
+    )
     product_uid = finding["ProductArn"].replace("::product/aws/", "::productv2/aws/")
     ocsf: dict[str, Any] = {
         "class_name": "Detection Finding",

@@ -155,3 +155,42 @@ def test_cli_validate_and_explain_work_offline(tmp_path):
     assert doc["decision"]["rule_id"] == "low-severity-notify"
     assert [t["matched"] for t in doc["trace"]][:2] == [False, True]
     assert "resource type ec2_instance not in ['iam_role']" in doc["trace"][0]["why"]
+
+
+# -- posture and vulnerability findings are not threats ----------------------------------------------
+def _classed(finding_class: str, source: str = "securityhub", severity: float = 8.0) -> MatchFacts:
+    return MatchFacts(
+        resource_type=ResourceType.EC2_INSTANCE,
+        finding_type="Securityhub:EC2/EC2.8",
+        severity=severity,
+        account="123456789012",
+        source=source,
+        finding_class=finding_class,
+    )
+
+
+@pytest.mark.parametrize("finding_class", ["posture", "vulnerability"])
+def test_shipped_defaults_only_notify_on_high_control_and_vulnerability_findings(finding_class):
+    decision = decide(DEFAULTS, _classed(finding_class))
+    assert decision.mode is Mode.NOTIFY and finding_class in decision.reason
+
+
+def test_a_threat_at_the_same_severity_still_asks_for_approval():
+    assert decide(DEFAULTS, _classed("threat")).mode is Mode.APPROVE
+
+
+def test_a_rule_contains_posture_findings_only_when_it_names_the_class():
+    rules = rules_from_documents(
+        [
+            {"id": "any", "priority": 1, "mode": "auto"},
+            {"id": "controls", "priority": 2, "mode": "approve", "match": {"finding_classes": ["posture"]}},
+        ]
+    )
+    assert decide(rules, _classed("posture")).rule_id == "controls"
+    assert decide(rules, _classed("threat")).rule_id == "any"
+    assert decide(rules, _classed("vulnerability")).mode is Mode.NOTIFY
+
+
+def test_a_custom_action_on_a_control_finding_is_a_person_asking():
+    decision = decide(DEFAULTS, _classed("posture", source="custom_action"))
+    assert decision.mode is Mode.APPROVE

@@ -159,3 +159,20 @@ def test_runtime_finding_on_an_instance_is_routed_like_ec2():
     (finding,) = findings_of(parse_event(runtime))
     assert finding.target is not None and finding.target.type is ResourceType.EC2_INSTANCE
     assert finding.target.id == "i-0abc1234def567890"
+
+
+def test_published_findings_are_classed_as_threat_posture_or_vulnerability():
+    classes = {}
+    for name in ("asff", "ocsf"):
+        for entry in _published(name):
+            try:
+                found = findings_of(parse_event(entry["event"]))
+            except MalformedFinding:
+                continue
+            classes[entry["key"]] = {f.finding_class for f in found}
+    assert classes["asff-asr-afsbp-ec2.8"] == {"posture"}
+    assert classes["asff-awsdocs-inspector-0"] == {"vulnerability"}
+    assert classes["asff-custodian-test_security_hub_mode_action_insight-0"] == {"threat"}
+    assert classes["ocsf-sekoia-test_compliance_finding_1"] == {"posture"}
+    assert classes["ocsf-sekoia-test_vulnerability_finding_1"] == {"vulnerability"}
+    assert classes["ocsf-sekoia-test_detection_finding_1"] == {"threat"}

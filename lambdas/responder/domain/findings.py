@@ -15,7 +15,7 @@ from typing import Any
 
 from responder.models.common import ResourceType
 from responder.models.events import ParsedEvent
-from responder.models.finding import Finding, SecurityHubRef, Source
+from responder.models.finding import Finding, FindingClass, SecurityHubRef, Source
 from responder.models.guardduty import (
     ACCESS_KEY_ID,
     BUCKET_NAME,
@@ -163,7 +163,23 @@ def from_asff(finding: AsffFinding, *, custom_action: bool = False, triggered_by
         triggered_by=triggered_by,
         trusted=finding.trusted,
         passed_check=finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED",
+        finding_class=asff_class(finding),
     )
+
+
+def asff_class(finding: AsffFinding) -> FindingClass:
+    """Threat, posture or vulnerability. Inspector's findings and the `Vulnerabilities` type namespace
+    are vulnerabilities; control checks (a `Compliance` block, Security Hub's own product, the
+    `Software and Configuration Checks` namespace) and Macie's findings are posture; GuardDuty's are
+    threats (ASFF `Types` namespaces: Security Hub User Guide, "ASFF types taxonomy")."""
+    types = " ".join(finding.types)
+    if finding.product == "inspector" or "Software and Configuration Checks/Vulnerabilities" in types:
+        return "vulnerability"
+    if finding.product == "guardduty":
+        return "threat"
+    if finding.compliance is not None or finding.product in ("securityhub", "macie"):
+        return "posture"
+    return "posture" if types.startswith("Software and Configuration Checks") else "threat"
 
 
 def asff_type(finding: AsffFinding) -> str:
@@ -280,6 +296,13 @@ OCSF_RESOURCE_TYPES = {
 }
 
 
+OCSF_CLASSES: dict[str, FindingClass] = {
+    "detection finding": "threat",
+    "compliance finding": "posture",
+    "vulnerability finding": "vulnerability",
+}
+
+
 def from_ocsf(finding: OcsfFinding) -> Finding:
     """OCSF findings carry the same resources under other names; map them onto ASFF and let its routing,
     trust and status checks decide. Trust comes from `metadata.product.uid` alone, which must be an AWS
@@ -319,7 +342,10 @@ def from_ocsf(finding: OcsfFinding) -> Finding:
     normalized = from_asff(asff)
     severity = OCSF_SEVERITY.get(finding.severity_id or -1, normalized.severity)
     source: Source = "securityhub_v2"
-    return normalized.model_copy(update={"source": source, "severity": severity, "securityhub": None})
+    # OCSF's class says it outright (Security Hub User Guide, "OCSF findings in Security Hub").
+    finding_class = OCSF_CLASSES.get((finding.class_name or "").lower(), normalized.finding_class)
+    update = {"source": source, "severity": severity, "securityhub": None, "finding_class": finding_class}
+    return normalized.model_copy(update=update)
 
 
 def _ocsf_principal(name: str | None, user: OcsfUser | None, data: dict[str, Any]) -> dict[str, Any]:

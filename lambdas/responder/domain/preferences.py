@@ -20,6 +20,13 @@ def decide(rules: list[Rule], facts: MatchFacts) -> Decision:
                 reason=f"rule {rule.id} (priority {rule.priority}): {why}",
                 actions=rule.actions,
             )
+    if facts.finding_class != "threat" and facts.source != "custom_action":
+        return Decision(
+            mode=Mode.NOTIFY,
+            on_timeout=OnTimeout.EXPIRE,
+            rule_id=DEFAULT_RULE_ID,
+            reason=f"a {facts.finding_class} finding is notify-only unless a rule names it in finding_classes",
+        )
     reason = "no stored rule matched; the built-in default is approve"
     if facts.source == "custom_action":
         reason = "custom action: approve, as no stored rule for custom actions matched"

@@ -48,6 +48,7 @@ def summarize(finding: Finding) -> FindingSummary:
         user_type=finding.user_type,
         securityhub=finding.securityhub,
         triggered_by=finding.triggered_by,
+        finding_class=finding.finding_class,
     )
 
 

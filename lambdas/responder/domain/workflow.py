@@ -67,6 +67,7 @@ def evaluate(store: IncidentStore, prefs: PreferenceStore, incident_id: str) -> 
         account=incident.resource.account,
         tags=incident.resource_tags,
         source="custom_action" if any(f.source == "custom_action" for f in incident.findings.values()) else top.source,
+        finding_class=top.finding_class,
     )
     if incident.resource.type is ResourceType.IAM_ROOT:
         decision = Decision(

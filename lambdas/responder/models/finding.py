@@ -12,6 +12,10 @@ from responder.models.common import AccountId, Region
 from responder.models.resource import ResourceRef
 
 Source = Literal["guardduty", "securityhub", "securityhub_v2", "custom_action"]
+# threat: something is acting (GuardDuty); posture: a control check failed (Security Hub controls,
+# Macie policy findings); vulnerability: a CVE or exposure (Inspector). Only threats are contained
+# unless a rule names the class.
+FindingClass = Literal["threat", "posture", "vulnerability"]
 
 
 class SecurityHubRef(BaseModel):
@@ -40,6 +44,7 @@ class Finding(BaseModel):
     fallback_id: str = "unknown"
     skip: str | None = None  # archived, sample, suppressed, untrusted product ...
     trusted: bool = True  # False: a product other than the AWS services' own could have written it
+    finding_class: FindingClass = "threat"
     passed_check: bool = False  # a posture control that passed (Compliance.Status PASSED): nothing to act on
     count: int = 1
     first_seen: datetime | None = None

@@ -55,6 +55,7 @@ class FindingSummary(_Model):
     user_type: str | None = None
     securityhub: SecurityHubRef | None = None  # where to write back, when the finding came through Security Hub
     triggered_by: str | None = None
+    finding_class: str = "threat"
 
 
 class EniState(_Model):

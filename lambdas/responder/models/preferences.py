@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from responder.models.common import ResourceType
-from responder.models.finding import Source
+from responder.models.finding import FindingClass, Source
 
 
 class Mode(StrEnum):
@@ -44,6 +44,12 @@ class RuleMatch(_Strict):
         default_factory=list,
         description="How the finding arrived. Empty matches every source except custom_action: a custom action "
         "is a person asking, and only a rule that names custom_action changes its approve default.",
+    )
+
+    finding_classes: list[FindingClass] = Field(
+        default_factory=list,
+        description="threat, posture or vulnerability. Empty matches threats only: control checks and "
+        "vulnerabilities match only rules that name their class.",
     )
 
     @field_validator("finding_types")
@@ -141,6 +147,11 @@ class Rule(_Strict):
             return False, "a custom action matches only rules that name custom_action in sources"
         if m.sources and facts.source not in m.sources:
             return False, f"source {facts.source} not in {m.sources}"
+        # A custom action is a person asking: it is matched whatever the finding's class.
+        if facts.source != "custom_action" and facts.finding_class not in (m.finding_classes or ["threat"]):
+            if not m.finding_classes:
+                return False, f"a {facts.finding_class} finding matches only rules that name it in finding_classes"
+            return False, f"finding class {facts.finding_class} not in {m.finding_classes}"
         if m.resource_types and facts.resource_type not in m.resource_types:
             return (
                 False,
@@ -171,6 +182,7 @@ class MatchFacts(BaseModel):
     account: str
     tags: dict[str, str] = Field(default_factory=dict)
     source: str = "guardduty"
+    finding_class: str = "threat"
 
 
 DEFAULT_RULE_ID = "builtin-default"
