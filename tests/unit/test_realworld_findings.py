@@ -176,3 +176,38 @@ def test_published_findings_are_classed_as_threat_posture_or_vulnerability():
     assert classes["ocsf-sekoia-test_compliance_finding_1"] == {"posture"}
     assert classes["ocsf-sekoia-test_vulnerability_finding_1"] == {"vulnerability"}
     assert classes["ocsf-sekoia-test_detection_finding_1"] == {"threat"}
+
+
+def _asff_ec2() -> dict[str, Any]:
+    return samples.asff_from_guardduty(
+        samples.ec2_finding("Backdoor:EC2/C&CActivity.B", instance_id="i-0abc1234def567890")
+    )
+
+
+def test_asff_region_falls_back_to_the_event_region():
+    asff = _asff_ec2()
+    asff.pop("Region")
+    for res in asff["Resources"]:
+        res.pop("Region", None)
+    event = samples.securityhub_event([{**asff, "Region": "eu-west-1"}])
+    event["detail"]["findings"][0].pop("Region")
+    event["region"] = "eu-west-1"
+    (finding,) = findings_of(parse_event(event))
+    assert finding.region == "eu-west-1" and finding.target is not None and finding.target.region == "eu-west-1"
+
+
+def test_asff_resource_account_comes_from_its_arn():
+    asff = _asff_ec2()
+    asff["Resources"][0]["Id"] = "arn:aws:ec2:us-east-1:210987654321:instance/i-0abc1234def567890"
+    (finding,) = findings_of(parse_event(samples.securityhub_event([asff])))
+    assert finding.target is not None and finding.target.account == "210987654321"
+
+
+def test_asff_remote_ip_from_product_fields_when_nothing_else_has_it():
+    asff = _asff_ec2()
+    asff.pop("Network", None)
+    asff["Action"] = {}
+    field = "aws/guardduty/service/action/networkConnectionAction/remoteIpDetails/ipAddressV4"
+    asff["ProductFields"] = {**asff.get("ProductFields", {}), field: "198.51.100.77"}
+    (finding,) = findings_of(parse_event(samples.securityhub_event([asff])))
+    assert finding.remote_ip == "198.51.100.77"

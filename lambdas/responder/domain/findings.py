@@ -122,8 +122,11 @@ def _guardduty_fallback(finding: GuardDutyFinding) -> str:
 
 
 # -- Security Hub (ASFF) ----------------------------------------------------------------------------
-def from_asff(finding: AsffFinding, *, custom_action: bool = False, triggered_by: str | None = None) -> Finding:
-    region = finding.region or next((r.region for r in finding.resources if r.region), None) or ""
+def from_asff(
+    finding: AsffFinding, *, custom_action: bool = False, triggered_by: str | None = None, event_region: str = ""
+) -> Finding:
+    # A finding's own Region can be missing: its resources' region, then the event's, stand in.
+    region = finding.region or next((r.region for r in finding.resources if r.region), None) or event_region
     product = finding.product
     ftype = asff_type(finding)
     family = ftype.split(":", 1)[1].split("/", 1)[0] if ":" in ftype else ""
@@ -200,7 +203,13 @@ def _asff_target(finding: AsffFinding, family: str, region: str) -> tuple[Resour
     account = finding.aws_account_id
 
     def ref(kind: ResourceType, ident: str, *, res: AsffResource) -> ResourceRef:
-        return ResourceRef(type=kind, id=ident, account=account, region=res.region or region)
+        # The resource's account is in its ARN, which can differ from AwsAccountId (Inspector, delegated
+        # administrators); S3 ARNs carry no account.
+        parts = res.id.split(":")
+        owner = (
+            parts[4] if res.id.startswith("arn:") and len(parts) > 5 and re.match(r"^[0-9]{12}$", parts[4]) else None
+        )
+        return ResourceRef(type=kind, id=ident, account=owner or account, region=res.region or region)
 
     fallback = finding.resources[0].id if finding.resources else "unknown"
     if not region:
@@ -278,6 +287,10 @@ def _asff_remote_ip(finding: AsffFinding) -> str | None:
         ip = details.get("IpAddressV4") if isinstance(details, dict) else None
         if isinstance(ip, str):
             return ip
+    # Older GuardDuty copies keep the remote IP only in ProductFields.
+    for field, value in finding.product_fields.items():
+        if field.startswith("aws/guardduty/service/action/") and field.endswith("/remoteIpDetails/ipAddressV4"):
+            return value
     return None
 
 
@@ -385,5 +398,8 @@ def findings_of(parsed: ParsedEvent) -> list[Finding]:
         if event.custom_action:
             action = event.resources[0] if event.resources else "unknown action"
             by = f"Security Hub custom action {event.detail.action_name or ''} ({action})".replace("  ", " ")
-        return [from_asff(f, custom_action=event.custom_action, triggered_by=by) for f in event.detail.findings]
+        return [
+            from_asff(f, custom_action=event.custom_action, triggered_by=by, event_region=event.region)
+            for f in event.detail.findings
+        ]
     return [from_ocsf(f) for f in event.detail.findings]
