@@ -25,6 +25,7 @@ from infra.constructs.permissions import (
     grant_principal_and_bucket_writes,
     grant_reads,
 )
+from infra.constructs.state import STATUS_INDEX
 from infra.nag import LOGS_AWS_MANAGED, acknowledge, checkov_skip
 
 LAMBDA_TRANSIENT = [
@@ -132,6 +133,9 @@ class Workflows(Construct):
             ],
             ["*"],
         )
+        # The plan reads the user's keys and policies, the bucket's configuration and the IP set it will
+        # change, in this account as in member accounts (there through the member role).
+        grant_reads(plan, self)
 
         record = self._fn("Record", "responder.handlers.record.handler", "record pre-state", table_env)
         record.use_table(inputs.incidents, write=True)
@@ -193,6 +197,8 @@ class Workflows(Construct):
             300,
         )
         restore_apply.use_table(inputs.incidents, write=True)
+        # A WAF block stays while another open incident needs it: found through the status index.
+        restore_apply.allow(["dynamodb:Query"], [f"{inputs.incidents.table_arn}/index/{STATUS_INDEX}"])
         grant_ec2_write(restore_apply, self, containing=False)
         grant_principal_and_bucket_writes(
             restore_apply, self, self.deny_all.managed_policy_arn, stack.stack_name, containing=False

@@ -37,6 +37,8 @@ class Email:
 class Responder:
     """Helpers over one deployed stack."""
 
+    calls: Any = None  # the CallRecorder checking every call the functions make (tests/support/iam_recorder.py)
+
     def __init__(self, session: boto3.Session, stack: DeployedStack, invoker: InProcessInvoker) -> None:
         self.session = session
         self.stack = stack

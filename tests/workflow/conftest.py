@@ -12,6 +12,8 @@ from responder.adapters.aws import reset_clients
 from responder_cli.sandbox import lambda_runtime
 from responder_cli.sandbox.deploy import deploy
 from tests.support.harness import STACK, Responder, code_dir
+from tests.support.iam_recorder import CallRecorder
+from tests.support.iam_roles import MemberRoleTemplate
 
 APPROVAL_TIMEOUT_S = 8
 MEMBER_EXTERNAL_ID = "workflow-test-external-id"
@@ -43,9 +45,16 @@ def responder(assembly, monkeypatch):
     reset_clients()
     with mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": True}}):
         invoker = lambda_runtime.InProcessInvoker(code_dir())
+        # Every AWS call a function makes (custom resources during the deploy included) is checked
+        # against its role's policies as deployed, or the member role's for member-account calls.
+        calls = CallRecorder(MemberRoleTemplate.load(assembly, "123456789012", MEMBER_EXTERNAL_ID))
+        calls.install(monkeypatch, invoker)
         lambda_runtime.install(invoker)
         session = boto3.Session(region_name="us-east-1")
         stack = deploy(session, assembly, STACK)
-        yield Responder(session, stack, invoker)
+        responder = Responder(session, stack, invoker)
+        responder.calls = calls
+        yield responder
         lambda_runtime.uninstall()
+        calls.assert_allowed()
     reset_clients()
