@@ -6,7 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from responder.models.incident import Ec2PreState, IamRolePreState, IamUserPreState, Incident, S3PreState
+from responder.models.incident import (
+    TIMELINE_HEAD,
+    Ec2PreState,
+    IamRolePreState,
+    IamUserPreState,
+    Incident,
+    S3PreState,
+)
 
 
 def incident_json(incident: Incident) -> dict[str, Any]:
@@ -48,6 +55,8 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "contained_at": doc["contained_at"],
         "restored_at": doc["restored_at"],
         "timeline": doc["timeline"],
+        "timeline_overflow": incident.timeline_overflow,
+        "last_delivery_at": doc["last_delivery_at"],
     }
 
 
@@ -105,7 +114,10 @@ def show_incident(incident: Incident) -> str:
         out += ["", f"Approval   {a.decision or 'pending'}{who} (expires {a.expires_at:%Y-%m-%d %H:%M} UTC)"]
     if incident.restore_report:
         out += ["", "Restore notes"] + [f"  {line}" for line in incident.restore_report]
-    out += ["", "Timeline"] + [f"  {t.at:%Y-%m-%d %H:%M:%S} {t.event} {t.detail}".rstrip() for t in incident.timeline]
+    timeline = [f"  {t.at:%Y-%m-%d %H:%M:%S} {t.event} {t.detail}".rstrip() for t in incident.timeline]
+    if incident.timeline_overflow:
+        timeline.insert(TIMELINE_HEAD, f"  ... {incident.timeline_overflow} entries between these not kept")
+    out += ["", "Timeline", *timeline]
     return "\n".join(out)
 
 

@@ -78,3 +78,61 @@ def test_authorizing_each_range_on_its_own_succeeds(aws):
     _, group = _group(ec2, ipv6=True)
     ec2.authorize_security_group_egress(GroupId=group, IpPermissions=[ALL_V6])
     assert _ranges(_egress(ec2, group)) == {"0.0.0.0/0", "::/0"}
+
+
+# -- DynamoDB ---------------------------------------------------------------------------------------
+# 400 KB, attribute names and values included.
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items
+ITEM_LIMIT = 400 * 1024
+
+
+def _table(ddb) -> str:
+    ddb.create_table(
+        TableName="items",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "items"
+
+
+def test_put_item_over_400_kb_is_refused(aws):
+    ddb = client("dynamodb", "us-east-1")
+    table = _table(ddb)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "small"}, "doc": {"S": "x" * 300_000}})
+
+    with pytest.raises(ClientError) as err:
+        ddb.put_item(TableName=table, Item={"pk": {"S": "big"}, "doc": {"S": "x" * ITEM_LIMIT}})
+
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "Item size has exceeded the maximum allowed size" in err.value.response["Error"]["Message"]
+    assert "Item" not in ddb.get_item(TableName=table, Key={"pk": {"S": "big"}})
+
+
+def test_update_item_growing_past_400_kb_is_refused_and_leaves_the_item(aws):
+    ddb = client("dynamodb", "us-east-1")
+    table = _table(ddb)
+    ddb.put_item(TableName=table, Item={"pk": {"S": "inc"}, "doc": {"S": "x" * 300_000}})
+
+    with pytest.raises(ClientError) as err:
+        ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": "inc"}},
+            UpdateExpression="SET more = :m",
+            ExpressionAttributeValues={":m": {"S": "y" * 150_000}},
+        )
+
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    assert "exceeded the maximum allowed size" in err.value.response["Error"]["Message"]
+    item = ddb.get_item(TableName=table, Key={"pk": {"S": "inc"}})["Item"]
+    assert set(item) == {"pk", "doc"}
+
+
+def test_transaction_putting_an_item_over_400_kb_is_refused(aws):
+    ddb = client("dynamodb", "us-east-1")
+    table = _table(ddb)
+    with pytest.raises(ClientError) as err:
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "t"}, "doc": {"S": "x" * ITEM_LIMIT}}}}]
+        )
+    assert err.value.response["Error"]["Code"] == "ValidationException"

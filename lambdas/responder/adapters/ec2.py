@@ -295,10 +295,11 @@ class Ec2Gateway:
             if egress:
                 self.ec2.revoke_security_group_egress(GroupId=group_id, IpPermissions=_strip(egress))
             return
-        for direction, current, call in (
+        directions: list[tuple[Literal["ingress", "egress"], list[dict[str, Any]], Any]] = [
             ("ingress", ingress, self.ec2.authorize_security_group_ingress),
             ("egress", egress, self.ec2.authorize_security_group_egress),
-        ):
+        ]
+        for direction, current, call in directions:
             for cidr in sorted(ALL_TRAFFIC_RANGES.keys() - _all_traffic_ranges(current)):
                 self._authorize(call, group_id, direction, cidr)
 

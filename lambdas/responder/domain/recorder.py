@@ -37,4 +37,5 @@ class Recorder:
         incident.actions.extend(self.actions)
         known = {(a.kind, a.id) for a in incident.artifacts}
         incident.artifacts.extend(a for a in self.artifacts if (a.kind, a.id) not in known)
-        incident.timeline.extend(self.notes)
+        for note in self.notes:
+            incident.add_to_timeline(note)

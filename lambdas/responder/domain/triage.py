@@ -47,6 +47,7 @@ def summarize(finding: Finding) -> FindingSummary:
         access_key_id=finding.access_key_id,
         user_type=finding.user_type,
         securityhub=finding.securityhub,
+        securityhub_v2=finding.securityhub_v2,
         triggered_by=finding.triggered_by,
         finding_class=finding.finding_class,
     )
@@ -59,7 +60,9 @@ def absorb(incident: Incident, summary: FindingSummary, delivery_id: str | None 
     """Fold a repeated or additional finding into the incident that already owns the resource.
 
     Idempotent per delivery: the same EventBridge event (retried by EventBridge, Step Functions or a
-    client after a lost response) is counted once.
+    client after a lost response) is counted once. A redelivery of a known finding updates counters (the
+    deliveries, the highest count seen, the latest time) and adds no timeline entry, so that a noisy
+    finding cannot grow the incident; a new finding on the resource is one timeline entry.
     """
     if delivery_id is not None:
         if delivery_id in incident.delivery_ids:
@@ -75,10 +78,17 @@ def absorb(incident: Incident, summary: FindingSummary, delivery_id: str | None 
         # The same GuardDuty finding through Security Hub: keep where to write back to.
         if known.securityhub is None and summary.securityhub is not None:
             known.securityhub = summary.securityhub
+        if known.securityhub_v2 is None and summary.securityhub_v2 is not None:
+            known.securityhub_v2 = summary.securityhub_v2
         if summary.last_seen and (known.last_seen is None or summary.last_seen > known.last_seen):
             known.last_seen = summary.last_seen
-        incident.log("finding_redelivered", f"{summary.id} count {known.count}")
     incident.delivery_count += 1
+    incident.last_delivery_at = datetime.now(UTC)
+
+
+def absorb_delivery(store: IncidentStore, incident_id: str, summary: FindingSummary, delivery_id: str | None) -> None:
+    """Count a delivery of a finding into the incident that owns it (one conditional write)."""
+    store.update(incident_id, lambda inc: absorb(inc, summary, delivery_id))
 
 
 def triage(
@@ -135,7 +145,7 @@ def triage(
     )
     claim = store.claim(incident, finding_key, hold_resource=skip is None)
     if claim.outcome == "absorbed":
-        store.update(claim.incident_id, lambda inc: absorb(inc, summary, delivery_id))
+        absorb_delivery(store, claim.incident_id, summary, delivery_id)
         store.record_finding(finding_key, claim.incident_id)
         return TriageResult("absorbed", claim.incident_id, "an open incident already owns this resource or finding")
     if skip:

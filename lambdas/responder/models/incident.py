@@ -259,6 +259,15 @@ class Incident(_Model):
     error: str | None = None
     restore_report: list[str] = Field(default_factory=list)
     account_alias: str | None = None
+# The timeline is bounded, so that the incident stays far below DynamoDB's 400 KB item limit however long
+# it lives: the first entries (what was found, decided and done) and the latest ones are kept, and the
+# entries dropped in between are counted. Redeliveries are counters (`delivery_count`, each finding's
+# `deliveries`, `count` and `last_seen`, `last_delivery_at`), never entries.
+TIMELINE_HEAD = 20
+TIMELINE_TAIL = 60
+TIMELINE_DETAIL_MAX = 500
+
+
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     containment_started_at: datetime | None = None
@@ -269,7 +278,19 @@ class Incident(_Model):
     version: int = 0
 
     def log(self, event: str, detail: str = "") -> None:
-        self.timeline.append(TimelineEntry(event=event, detail=detail))
+        self.add_to_timeline(TimelineEntry(event=event, detail=detail))
+
+    def add_to_timeline(self, entry: TimelineEntry) -> None:
+        """Append, keeping the first TIMELINE_HEAD and the last TIMELINE_TAIL entries (counting the rest)."""
+        if len(entry.detail) > TIMELINE_DETAIL_MAX:
+            entry = entry.model_copy(update={"detail": entry.detail[: TIMELINE_DETAIL_MAX - 1] + "…"})
+        self.timeline.append(entry)
+        excess = len(self.timeline) - TIMELINE_HEAD - TIMELINE_TAIL
+        if excess > 0:
+            del self.timeline[TIMELINE_HEAD : TIMELINE_HEAD + excess]
+            self.timeline_overflow += excess
 
     def top_finding(self) -> FindingSummary:
         return max(self.findings.values(), key=lambda f: (f.severity, f.id))
+    timeline_overflow: int = 0  # entries dropped between the first and the latest kept
+    last_delivery_at: datetime | None = None
