@@ -54,7 +54,6 @@ def _primary_eni_groups_are_the_instance_groups() -> None:
     NetworkInterfaceBackend.modify_network_interface_attribute = modify  # type: ignore[method-assign]
 
 
-def _cloudformation_gap_fillers() -> None:
 def _new_security_groups_allow_only_ipv4_egress() -> None:
     """A new VPC security group holds one outbound rule, all traffic to 0.0.0.0/0; IPv6 egress is added
     only when authorized (CDK's `allowAllIpv6Outbound` defaults to false for this reason). moto also gives
@@ -99,6 +98,7 @@ def _security_group_authorizations_are_all_or_nothing() -> None:
     all_or_nothing("authorize_security_group_ingress", "ingress_rules")
 
 
+def _cloudformation_gap_fillers() -> None:
     """CloudFormation resource types the stack uses that moto's CloudFormation does not create.
 
     Each creates the real resource through moto's own backend, so references resolve as on AWS.

@@ -231,6 +231,15 @@ class RestoreOptions(_Model):
     lift_session_revocation: bool = False
 
 
+# The timeline is bounded, so that the incident stays far below DynamoDB's 400 KB item limit however long
+# it lives: the first entries (what was found, decided and done) and the latest ones are kept, and the
+# entries dropped in between are counted. Redeliveries are counters (`delivery_count`, each finding's
+# `deliveries`, `count` and `last_seen`, `last_delivery_at`), never entries.
+TIMELINE_HEAD = 20
+TIMELINE_TAIL = 60
+TIMELINE_DETAIL_MAX = 500
+
+
 class TimelineEntry(_Model):
     at: datetime = Field(default_factory=utcnow)
     event: str
@@ -259,15 +268,6 @@ class Incident(_Model):
     error: str | None = None
     restore_report: list[str] = Field(default_factory=list)
     account_alias: str | None = None
-# The timeline is bounded, so that the incident stays far below DynamoDB's 400 KB item limit however long
-# it lives: the first entries (what was found, decided and done) and the latest ones are kept, and the
-# entries dropped in between are counted. Redeliveries are counters (`delivery_count`, each finding's
-# `deliveries`, `count` and `last_seen`, `last_delivery_at`), never entries.
-TIMELINE_HEAD = 20
-TIMELINE_TAIL = 60
-TIMELINE_DETAIL_MAX = 500
-
-
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     containment_started_at: datetime | None = None
@@ -275,6 +275,8 @@ TIMELINE_DETAIL_MAX = 500
     restored_at: datetime | None = None
     execution_arn: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    timeline_overflow: int = 0  # entries dropped between the first and the latest kept
+    last_delivery_at: datetime | None = None
     version: int = 0
 
     def log(self, event: str, detail: str = "") -> None:
@@ -290,7 +292,6 @@ TIMELINE_DETAIL_MAX = 500
             del self.timeline[TIMELINE_HEAD : TIMELINE_HEAD + excess]
             self.timeline_overflow += excess
 
+
     def top_finding(self) -> FindingSummary:
         return max(self.findings.values(), key=lambda f: (f.severity, f.id))
-    timeline_overflow: int = 0  # entries dropped between the first and the latest kept
-    last_delivery_at: datetime | None = None
