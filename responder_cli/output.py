@@ -149,6 +149,7 @@ def pre_state_lines(incident: Incident) -> list[str]:
             f"  bucket policy: {pre.policy or 'none'}",
             f"  block public access: {pre.public_access_block or 'not configured'}",
             f"  ownership controls: {pre.ownership_controls or 'not configured'}",
+            f"  ACL: {pre.acl.describe() if pre.acl else 'not recorded'}",
         ]
     return []
 

@@ -23,6 +23,7 @@ S3_READ = [
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
     "s3:GetBucketOwnershipControls",
+    "s3:GetBucketAcl",
     "s3:GetBucketTagging",
 ]
 EC2_READ = [
@@ -79,13 +80,14 @@ def grant_principal_and_bucket_writes(
     fn.allow(inline, principals)
     fn.allow(["iam:UpdateAccessKey"], [_iam_arn(scope, "user/*")])
     bucket_writes = (
-        ["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls"]
+        ["s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock", "s3:PutBucketOwnershipControls", "s3:PutBucketAcl"]
         if containing
         else [
             "s3:PutBucketPolicy",
             "s3:DeleteBucketPolicy",
             "s3:PutBucketPublicAccessBlock",
             "s3:PutBucketOwnershipControls",
+            "s3:PutBucketAcl",
         ]
     )
     fn.allow(bucket_writes, [f"arn:{stack.partition}:s3:::*"])

@@ -28,6 +28,7 @@ def apply() -> None:
     _custom_resource_responses_come_to_this_host()
     _dynamodb_requests_are_atomic()
     _securityhub_batch_update_findings()
+    _s3_block_public_access_and_object_ownership()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -437,3 +438,220 @@ def _dynamodb_requests_are_atomic() -> None:
             return original(self)
 
     DynamoHandler.call_action = call_action  # type: ignore[method-assign]
+
+
+# -- S3: Block Public Access and Object Ownership ---------------------------------------------------
+# AWS documentation the rules below follow:
+# [BPA]  Blocking public access to your Amazon S3 storage, "The meaning of public":
+#        https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html
+# [PABC] PublicAccessBlockConfiguration:
+#        https://docs.aws.amazon.com/AmazonS3/latest/API/API_PublicAccessBlockConfiguration.html
+# [OWN]  Object Ownership troubleshooting:
+#        https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-ownership-error-responses.html
+# Not emulated: the defaults of buckets created since April 2023 (BPA on, BucketOwnerEnforced), object
+# ACLs (PutObject/PutObjectAcl), access points, and IgnorePublicAcls/RestrictPublicBuckets, which govern
+# access (moto evaluates no access), not puts.
+
+# [BPA]: a policy that pins one of these keys to fixed values (no wildcard, no policy variable) is not
+# public. Keys are case-insensitive in IAM. aws:PrincipalOrgID and aws:PrincipalAccount pin the caller
+# to an organization or account as a fixed principal does.
+S3_NON_PUBLIC_CONDITION_KEYS = frozenset(
+    k.lower()
+    for k in (
+        "aws:SourceIp",
+        "aws:SourceArn",
+        "aws:SourceVpc",
+        "aws:SourceVpce",
+        "aws:SourceOwner",
+        "aws:SourceAccount",
+        "aws:PrincipalOrgID",
+        "aws:PrincipalAccount",
+        "aws:userid",
+        "s3:DataAccessPointArn",
+        "s3:DataAccessPointAccount",
+        "s3:x-amz-server-side-encryption-aws-kms-key-id",
+    )
+)
+# Operators that admit a request only when the key equals one of the listed values (Like operators: only
+# when the value has no wildcard, checked with the value). Negated, IfExists and ForAllValues operators
+# also admit requests that lack the key or hold any other value: they do not pin anything.
+_PINNING_OPERATORS = frozenset(
+    ("StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike", "IpAddress")
+)
+S3_PUBLIC_GROUPS = frozenset(
+    ("http://acs.amazonaws.com/groups/global/AllUsers", "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+)
+
+
+def _fixed(key: str, value: Any) -> bool:
+    if not isinstance(value, str) or not value or "*" in value or "?" in value or "${" in value:
+        return False
+    if key == "aws:sourceip":
+        import ipaddress
+
+        try:
+            return ipaddress.ip_network(value, strict=False).prefixlen > 0  # 0.0.0.0/0 and ::/0 admit everyone
+        except ValueError:
+            return False
+    return True
+
+
+def _pinned_by_condition(condition: Any) -> bool:
+    if not isinstance(condition, dict):
+        return False
+    for operator, clauses in condition.items():
+        base = operator.removeprefix("ForAnyValue:")
+        if base not in _PINNING_OPERATORS or not isinstance(clauses, dict):
+            continue
+        for key, values in clauses.items():
+            key = key.lower()
+            if key not in S3_NON_PUBLIC_CONDITION_KEYS or (base == "IpAddress") != (key == "aws:sourceip"):
+                continue
+            values = values if isinstance(values, list) else [values]
+            if values and all(_fixed(key, v) for v in values):
+                return True
+    return False
+
+
+def _principal_is_everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, dict):
+        for value in principal.values():
+            values = value if isinstance(value, list) else [value]
+            if "*" in values:
+                return True
+    return False
+
+
+def s3_policy_is_public(document: dict[str, Any]) -> bool:
+    """Whether S3 considers a bucket policy public [BPA]: it starts from public and looks for a reason it
+    is not. An Allow statement for everyone (Principal "*" or {"AWS": "*"}, or NotPrincipal) is public
+    unless its condition pins one of the documented keys to fixed values (a fixed aws:SourceVpc makes the
+    user guide's own example non-public; "vpc-*" leaves it public). A Deny never makes a policy
+    non-public: a public Allow next to a deny-all is still public."""
+    statements = document.get("Statement", [])
+    statements = [statements] if isinstance(statements, dict) else statements
+    for st in statements:
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        everyone = "NotPrincipal" in st or _principal_is_everyone(st.get("Principal"))
+        if everyone and not _pinned_by_condition(st.get("Condition")):
+            return True
+    return False
+
+
+def _s3_acl_is_public(acl: Any) -> bool:
+    """[BPA]: an ACL is public when it grants anything to AllUsers or AuthenticatedUsers."""
+    return acl is not None and any(g.uri in S3_PUBLIC_GROUPS for grant in acl.grants for g in grant.grantees)
+
+
+def _s3_acl_grants_outside_owner(acl: Any) -> bool:
+    """[OWN]: with BucketOwnerEnforced the ACL may give full control to the bucket owner only."""
+    from moto.s3.models import OWNER
+
+    return acl is not None and any(g.uri or g.id != OWNER for grant in acl.grants for g in grant.grantees)
+
+
+def _s3_account_blocks(account: str, partition: str, setting: str) -> bool:
+    from moto.s3control.models import s3control_backends
+
+    pab = s3control_backends[account][partition].public_access_block
+    return bool(pab is not None and getattr(pab, setting))
+
+
+def _s3_blocks(bucket: Any, setting: str) -> bool:
+    """The most restrictive of the bucket's and the owner account's setting applies [BPA]."""
+    pab = bucket.public_access_block
+    return bool(pab is not None and getattr(pab, setting)) or _s3_account_blocks(
+        bucket.account_id, bucket.partition, setting
+    )
+
+
+def _s3_ownership_enforced(rule: Any) -> bool:
+    return rule == "BucketOwnerEnforced" or (
+        isinstance(rule, dict) and any(r.get("ObjectOwnership") == "BucketOwnerEnforced" for r in rule.get("Rules", []))
+    )
+
+
+def _s3_block_public_access_and_object_ownership() -> None:
+    """S3 refuses these puts; moto accepts them all:
+    - PutBucketPolicy of a public policy while BlockPublicPolicy is on for the bucket or its account:
+      403 AccessDenied [PABC]. Enabling the setting does not touch a policy already in place.
+    - PutBucketAcl, and CreateBucket with an ACL, granting AllUsers or AuthenticatedUsers while
+      BlockPublicAcls is on (bucket or account): 403 AccessDenied [PABC].
+    - PutBucketOwnershipControls(BucketOwnerEnforced), and CreateBucket with it, while the bucket ACL
+      grants anything outside the bucket owner: 400 InvalidBucketAclWithObjectOwnership [OWN].
+    - PutBucketAcl granting outside the owner while BucketOwnerEnforced: 400 AccessControlListNotSupported [OWN].
+    And GetBucketAcl answers every grant (below), so that an ACL read back can be put back exactly.
+    """
+    import json
+
+    from moto.s3.exceptions import S3AccessDeniedError, S3ClientError
+    from moto.s3.models import FakeAcl, FakeGrant, S3Backend
+    from moto.s3.responses import S3Response
+    from moto.utilities.utils import get_partition
+
+    class InvalidBucketAclWithObjectOwnership(S3ClientError):
+        code = "InvalidBucketAclWithObjectOwnership"
+        message = "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"
+
+    class AccessControlListNotSupported(S3ClientError):
+        code = "AccessControlListNotSupported"
+        message = "The bucket does not allow ACLs"
+
+    put_policy = S3Backend.put_bucket_policy
+    put_acl = S3Backend.put_bucket_acl
+    put_ownership = S3Backend.put_bucket_ownership_controls
+    bucket_put = S3Response._bucket_response_put
+    acl_to_dict_first_only = S3Response._acl_to_dict
+
+    def put_bucket_policy(self: Any, bucket_name: str, policy: bytes) -> None:
+        bucket = self.get_bucket(bucket_name)
+        try:
+            document = json.loads(policy)
+        except ValueError:
+            document = None
+        if isinstance(document, dict) and _s3_blocks(bucket, "block_public_policy") and s3_policy_is_public(document):
+            raise S3AccessDeniedError()
+        put_policy(self, bucket_name, policy)
+
+    def put_bucket_acl(self: Any, bucket_name: str, acl: Any) -> None:
+        bucket = self.get_bucket(bucket_name)
+        if _s3_ownership_enforced(bucket.ownership_rule) and _s3_acl_grants_outside_owner(acl):
+            raise AccessControlListNotSupported()
+        if _s3_blocks(bucket, "block_public_acls") and _s3_acl_is_public(acl):
+            raise S3AccessDeniedError()
+        put_acl(self, bucket_name, acl)
+
+    def put_bucket_ownership_controls(self: Any, bucket_name: str, ownership: Any) -> None:
+        bucket = self.get_bucket(bucket_name)
+        if _s3_ownership_enforced(ownership) and _s3_acl_grants_outside_owner(bucket.acl):
+            raise InvalidBucketAclWithObjectOwnership()
+        put_ownership(self, bucket_name, ownership)
+
+    def _bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        if not querystring:  # CreateBucket: refuse before the bucket exists, as S3 does
+            acl = self._acl_from_headers(request.headers)
+            enforced = request.headers.get("x-amz-object-ownership") == "BucketOwnerEnforced"
+            if enforced and _s3_acl_grants_outside_owner(acl):
+                raise InvalidBucketAclWithObjectOwnership()
+            partition = get_partition(self.region)
+            if _s3_acl_is_public(acl) and _s3_account_blocks(self.current_account, partition, "block_public_acls"):
+                raise S3AccessDeniedError()
+        return bucket_put(self, request, bucket_name, querystring)
+
+    def acl_to_dict(acl: Any) -> dict[str, Any]:
+        """GetBucketAcl lists one grant per grantee and permission; moto keeps a canned ACL's grant to
+        several permissions (log-delivery-write: WRITE and READ_ACP) as one and answers only the first."""
+        if acl is not None:
+            acl = FakeAcl(
+                [FakeGrant([g], [p]) for grant in acl.grants for g in grant.grantees for p in grant.permissions]
+            )
+        return acl_to_dict_first_only(acl)
+
+    S3Response._acl_to_dict = staticmethod(acl_to_dict)  # type: ignore[method-assign]
+    S3Backend.put_bucket_policy = put_bucket_policy  # type: ignore[method-assign]
+    S3Backend.put_bucket_acl = put_bucket_acl  # type: ignore[method-assign]
+    S3Backend.put_bucket_ownership_controls = put_bucket_ownership_controls  # type: ignore[method-assign]
+    S3Response._bucket_response_put = _bucket_response_put  # type: ignore[method-assign]

@@ -78,12 +78,19 @@ def _role(config: dict[str, Any]) -> tuple[ResourceType, str, dict[str, Any], di
 def _bucket(config: dict[str, Any]) -> tuple[ResourceType, str, dict[str, Any], dict[str, Any]]:
     s3 = client("s3", k.REGION)
     s3.create_bucket(Bucket="prop-bucket")
-    if config["statements"]:
-        statements = [
-            {"Sid": f"Reader{i}", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{k.ACCOUNT}:role/reader-{i}"},
-             "Action": "s3:GetObject", "Resource": "arn:aws:s3:::prop-bucket/*"}
-            for i in range(config["statements"])
-        ]  # fmt: skip
+    if config["ownership"] != "BucketOwnerEnforced":  # S3 refuses other grants once ACLs are off
+        s3.put_bucket_acl(Bucket="prop-bucket", ACL=config["acl"])
+    statements = [
+        {"Sid": f"Reader{i}", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{k.ACCOUNT}:role/reader-{i}"},
+         "Action": "s3:GetObject", "Resource": "arn:aws:s3:::prop-bucket/*"}
+        for i in range(config["statements"])
+    ]  # fmt: skip
+    if config["public_statement"]:
+        statements.append(
+            {"Sid": "Public", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::prop-bucket/*"}
+        )  # fmt: skip
+    if statements:
         s3.put_bucket_policy(
             Bucket="prop-bucket", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements})
         )
@@ -136,6 +143,10 @@ role_configs = st.fixed_dictionaries(
 bucket_configs = st.fixed_dictionaries(
     {
         "statements": st.integers(0, 4),
+        "public_statement": st.booleans(),
+        "acl": st.sampled_from(
+            ["private", "public-read", "public-read-write", "authenticated-read", "log-delivery-write"]
+        ),
         "pab": st.one_of(st.none(), st.fixed_dictionaries(dict.fromkeys(PAB_KEYS, st.booleans()))),
         "ownership": st.sampled_from([None, "BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"]),
         "options": st.fixed_dictionaries(

@@ -1,8 +1,9 @@
 """One realistic victim of each resource kind, planned and recorded, ready to contain.
 
 Every scenario carries every action its kind has: an instance with two ENIs; a user with two keys, a
-managed and an inline policy, and a WAF block of the caller's address; a role with deny-all; a bucket
-with its own statements, Block Public Access off and object ownership set.
+managed and an inline policy, and a WAF block of the caller's address; a role with deny-all; a public
+bucket (its own statements, one of them a public Allow, a public-read ACL, Block Public Access off and
+object ownership set).
 """
 
 from __future__ import annotations
@@ -60,12 +61,13 @@ def iam_role() -> Incident:
 
 def s3_bucket() -> Incident:
     s3 = client("s3", k.REGION)
-    s3.create_bucket(Bucket="data-lake")
+    s3.create_bucket(Bucket="data-lake", ACL="public-read")
     statements = [
         {"Sid": f"Reader{i}", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{k.ACCOUNT}:root"},
          "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data-lake/*"}
         for i in range(2)
-    ]  # fmt: skip
+    ] + [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+          "Resource": "arn:aws:s3:::data-lake/public/*"}]  # fmt: skip
     s3.put_bucket_policy(Bucket="data-lake", Policy=json.dumps({"Version": "2012-10-17", "Statement": statements}))
     s3.put_public_access_block(
         Bucket="data-lake",

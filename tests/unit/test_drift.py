@@ -68,21 +68,24 @@ def test_bucket_policy_and_block_public_access_an_operator_changed_are_kept_and_
     doc["Statement"].insert(0, {"Sid": "OperatorForensics", "Effect": "Allow",
                                 "Principal": {"AWS": f"arn:aws:iam::{k.ACCOUNT}:role/forensics"},
                                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data-lake/*"})  # fmt: skip
-    s3.put_bucket_policy(Bucket="data-lake", Policy=json.dumps(doc))
     operator_pab = {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": False,
                     "RestrictPublicBuckets": False}  # fmt: skip
     s3.put_public_access_block(Bucket="data-lake", PublicAccessBlockConfiguration=operator_pab)
+    s3.put_bucket_policy(Bucket="data-lake", Policy=json.dumps(doc))  # public: refused until BlockPublicPolicy is off
 
     report = k.restore(inc)
 
     sids = [st["Sid"] for st in json.loads(s3.get_bucket_policy(Bucket="data-lake")["Policy"])["Statement"]]
-    assert sids == ["OperatorForensics", "Reader0", "Reader1"]  # the deny is gone, the operator's statement kept
+    assert sids == ["OperatorForensics", "Reader0", "Reader1", "PublicRead"]  # the deny gone, the operator's kept
     assert s3.get_public_access_block(Bucket="data-lake")["PublicAccessBlockConfiguration"] == operator_pab
     now = s3_dom.capture(S3Gateway(s3), "data-lake")
     assert now.ownership_controls == inc.pre_state.ownership_controls  # not drifted: put back exactly
     joined = "\n".join(report)
     assert "policy was changed after containment; kept that version without the responder's deny" in joined
     assert "public_access_block was changed after containment" in joined
+    # the operator's BlockPublicAcls stands: the public-read grant is not put back, and the report says so
+    assert "public ACL grants before containment (owner, and AllUsers READ) were not put back" in joined
+    assert {g.grantee for g in now.acl.foreign_grants()} == set()
     assert k.verify_restored(inc) == []
 
 

@@ -1,4 +1,4 @@
-"""S3 calls for bucket containment: bucket policy, Block Public Access, ownership controls."""
+"""S3 calls for bucket containment: bucket policy, Block Public Access, ownership controls, bucket ACL."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from responder.adapters.aws import error_code
+from responder.models.incident import AclGrant, BucketAcl
 
 PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+# Where each grantee type keeps its identity, in GetBucketAcl's answer and PutBucketAcl's request.
+_GRANTEE_FIELD = {"CanonicalUser": "ID", "Group": "URI", "AmazonCustomerByEmail": "EmailAddress"}
 
 
 class BucketNotFound(LookupError):
@@ -69,3 +72,35 @@ class S3Gateway:
 
     def delete_ownership_controls(self, bucket: str) -> None:
         self.s3.delete_bucket_ownership_controls(Bucket=bucket)
+
+    def acl(self, bucket: str) -> BucketAcl:
+        resp = self._get("get_bucket_acl", bucket, ())
+        grants = [
+            AclGrant(
+                grantee_type=g["Grantee"]["Type"],
+                grantee=g["Grantee"][_GRANTEE_FIELD[g["Grantee"]["Type"]]],
+                permission=g["Permission"],
+            )
+            for g in resp.get("Grants", [])
+        ]
+        grants.sort(key=lambda g: (g.grantee_type, g.grantee, g.permission))
+        return BucketAcl(owner_id=resp["Owner"]["ID"], grants=grants)
+
+    def put_acl_private(self, bucket: str) -> None:
+        """The owner-only ACL (full control to the bucket owner, nothing else)."""
+        self.s3.put_bucket_acl(Bucket=bucket, ACL="private")
+
+    def put_acl(self, bucket: str, acl: BucketAcl) -> None:
+        self.s3.put_bucket_acl(
+            Bucket=bucket,
+            AccessControlPolicy={
+                "Owner": {"ID": acl.owner_id},
+                "Grants": [
+                    {
+                        "Grantee": {"Type": g.grantee_type, _GRANTEE_FIELD[g.grantee_type]: g.grantee},
+                        "Permission": g.permission,
+                    }
+                    for g in acl.grants
+                ],
+            },
+        )

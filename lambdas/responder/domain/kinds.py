@@ -185,7 +185,13 @@ def verify(gws: Gateways, incident: Incident, decision: Decision, settings: Sett
     elif kind is ResourceType.IAM_ROLE:
         problems = iam.verify_role(gws.iam(incident), incident, acts.iam_role, settings.deny_all_arn(incident))
     elif kind is ResourceType.S3_BUCKET:
-        problems = s3.verify_bucket(gws.s3(incident), incident, acts.s3)
+        problems = s3.verify_bucket(
+            gws.s3(incident),
+            incident,
+            acts.s3,
+            partition_for(incident.resource.region),
+            _exempt(incident, decision, settings),
+        )
     else:
         raise UnsupportedResource(f"no containment for resource type {kind.value}")
     if incident.waf is not None and not waf.is_blocked(_waf_gateway(gws, incident), incident.waf):

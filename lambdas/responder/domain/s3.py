@@ -1,31 +1,51 @@
-"""S3 bucket containment: Block Public Access, ACLs off, and a deny-all bucket policy that wins.
+"""S3 bucket containment: a deny-all bucket policy that wins, Block Public Access, ACLs off.
 
 The deny statement is merged into the existing policy (its statements are kept exactly), with an
 exception for the responder's own roles and the configured break-glass ARNs, so that the responder can
-still restore the bucket (the account root can always change a bucket policy). Restore puts back the
-exact original policy document, Block Public Access configuration and ownership controls, deleting
-each where none existed before.
+still restore the bucket (the account root can always change a bucket policy).
+
+Order matters, because S3 refuses some changes in some states (see `put_policy` and the field notes):
+- Contain: the deny statement FIRST (the bucket is closed before anything else changes, and S3 still
+  accepts the merged policy, public statements and all, while Block Public Access is as found), then
+  Block Public Access, then the ACL reset to owner-only, then ownership BucketOwnerEnforced (S3 refuses
+  it while the ACL grants anyone other than the owner).
+- Restore, the mirror image: ownership controls first (S3 refuses ACL grants while ACLs are disabled),
+  then Block Public Access back to its pre-state (S3 refuses public grants and public policies while it
+  blocks them), then the ACL grants, and the policy LAST: the deny statement keeps the bucket closed
+  while everything else goes back.
+Each attribute goes back exactly (deleted where none existed before); an operator's change after
+containment is kept and reported.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
+from botocore.exceptions import ClientError
+
+from responder.adapters.aws import error_code
 from responder.adapters.s3 import PAB_KEYS, S3Gateway
 from responder.domain.recorder import KEEP_OPERATOR_CHANGE, Recorder, kept_attributes
-from responder.models.incident import Incident, Plan, PlannedAction, ResourceImpact, S3PreState
+from responder.models.incident import BucketAcl, Incident, Plan, PlannedAction, ResourceImpact, S3PreState
 from responder.models.preferences import S3Options
 
 DENY_SID = "ResponderContainmentDenyAll"
 MAX_POLICY_BYTES = 20 * 1024
 ALL_BLOCKED = dict.fromkeys(PAB_KEYS, True)
 ACLS_OFF = [{"ObjectOwnership": "BucketOwnerEnforced"}]
+BLOCK_PUBLIC_POLICY = "BlockPublicPolicy"
+BLOCK_PUBLIC_ACLS = "BlockPublicAcls"
 
 
 class PolicyTooLarge(RuntimeError):
     pass
+
+
+class PublicAccessRefused(RuntimeError):
+    """S3 refused a public policy or ACL although the bucket's own Block Public Access allowed it."""
 
 
 def capture(gw: S3Gateway, bucket: str) -> S3PreState:
@@ -34,6 +54,7 @@ def capture(gw: S3Gateway, bucket: str) -> S3PreState:
         policy=gw.policy(bucket),
         public_access_block=gw.public_access_block(bucket),
         ownership_controls=gw.ownership_controls(bucket),
+        acl=gw.acl(bucket),
         tags=gw.tags(bucket) or {},
     )
 
@@ -73,25 +94,69 @@ def has_deny(policy: str | None) -> bool:
     return any(isinstance(s, dict) and s.get("Sid") == DENY_SID for s in statements)
 
 
+def put_policy(gw: S3Gateway, bucket: str, document: str, rec: Recorder) -> None:
+    """Put a bucket policy that may be public: the contained policy keeps the bucket's own statements,
+    public ones included, and a restore may put a public original back.
+
+    S3 refuses a public policy while BlockPublicPolicy is on, for the bucket or for its account, and a
+    deny statement added does not make it non-public. Enabling the setting does not remove a policy
+    already in place, so a bucket can hold a public policy with BlockPublicPolicy on. See
+    `_put_lifting` for what is done then; the alternative, dropping the public statements from the
+    contained policy, would change what restore must put back and would need the same lift to do so.
+    """
+    _put_lifting(gw, bucket, BLOCK_PUBLIC_POLICY, "bucket policy", lambda: gw.put_policy(bucket, document), rec)
+
+
+def put_acl(gw: S3Gateway, bucket: str, acl: BucketAcl, rec: Recorder) -> None:
+    """Put back ACL grants that may be public, which S3 refuses while BlockPublicAcls is on (the bucket's
+    or the account's); enabling it leaves grants already in place. See `_put_lifting`."""
+    _put_lifting(gw, bucket, BLOCK_PUBLIC_ACLS, "bucket ACL", lambda: gw.put_acl(bucket, acl), rec)
+
+
+def _put_lifting(gw: S3Gateway, bucket: str, setting: str, what: str, put: Callable[[], None], rec: Recorder) -> None:
+    """Make the put; when the bucket's own `setting` (BlockPublicPolicy or BlockPublicAcls) refuses it,
+    lift that one setting for this one put and put it back at once, in every case.
+
+    Both settings govern puts only: access is governed by RestrictPublicBuckets and IgnorePublicAcls,
+    which stay as they are, so no request is admitted that was refused before, at any moment. The
+    account-level setting is the account's decision and the responder holds no permission to change it:
+    that refusal is raised as PublicAccessRefused, with the bucket's attribute unchanged.
+    """
+    try:
+        put()
+        return
+    except ClientError as exc:
+        if error_code(exc) != "AccessDenied":
+            raise
+        found = gw.public_access_block(bucket)
+        if found is None or not found[setting]:
+            raise PublicAccessRefused(_refused(bucket, what, setting, f"while its own {setting} is off")) from exc
+    action = "_".join(re.findall("[A-Z][a-z]+", setting)).lower()
+    gw.put_public_access_block(bucket, {**found, setting: False})
+    rec.applied(f"lift_{action}", bucket)
+    try:
+        put()
+    except ClientError as exc:
+        if error_code(exc) == "AccessDenied":
+            raise PublicAccessRefused(_refused(bucket, what, setting, f"even with its own {setting} lifted")) from exc
+        raise
+    finally:
+        gw.put_public_access_block(bucket, found)
+        rec.applied(f"reapply_{action}", bucket)
+
+
+def _refused(bucket: str, what: str, setting: str, when: str) -> str:
+    return (
+        f"bucket {bucket}: S3 refused the {what} (AccessDenied) {when}. It is public, and the account-level "
+        f"Block Public Access setting {setting} refuses that on every bucket (or the responder's role is not "
+        f"allowed the put). The responder does not change account-level settings: the {what} was left as it "
+        "was; lift the account setting or change it by hand"
+    )
+
+
 def plan_bucket(gw: S3Gateway, bucket: str, options: S3Options, partition: str, exempt: list[str]) -> Plan:
     pre = capture(gw, bucket)
     actions: list[PlannedAction] = []
-    if options.block_public_access:
-        actions.append(
-            PlannedAction(
-                action="block_public_access",
-                target=bucket,
-                description=f"Turn on all four Block Public Access settings on {bucket}",
-            )
-        )
-    if options.disable_acls:
-        actions.append(
-            PlannedAction(
-                action="disable_acls",
-                target=bucket,
-                description=f"Set object ownership of {bucket} to BucketOwnerEnforced (ACLs off)",
-            )
-        )
     if options.deny_policy:
         contained_policy(pre.policy, bucket, partition, exempt)  # refuse now, before anything changes
         kept = len(json.loads(pre.policy).get("Statement", [])) if pre.policy else 0
@@ -103,21 +168,63 @@ def plan_bucket(gw: S3Gateway, bucket: str, options: S3Options, partition: str, 
                 f"exempt: {', '.join(sorted(set(exempt))) or 'none'}",
             )
         )
+    if options.block_public_access:
+        actions.append(
+            PlannedAction(
+                action="block_public_access",
+                target=bucket,
+                description=f"Turn on all four Block Public Access settings on {bucket}",
+            )
+        )
+    if options.disable_acls:
+        reset = "S"
+        if pre.acl is not None and pre.acl.foreign_grants():
+            reset = f"Reset the ACL of {bucket} to owner-only (it grants: {pre.acl.describe()}), then s"
+        actions.append(
+            PlannedAction(
+                action="disable_acls",
+                target=bucket,
+                description=f"{reset}et object ownership of {bucket} to BucketOwnerEnforced (ACLs off)",
+            )
+        )
     details = [
         f"S3 bucket: {bucket}",
         f"Bucket policy: {'present' if pre.policy else 'none'}; Block Public Access: {pre.public_access_block or 'not configured'}",
-        f"Object ownership: {pre.ownership_controls or 'not configured'}",
+        f"Object ownership: {pre.ownership_controls or 'not configured'}; ACL: {pre.acl.describe() if pre.acl else 'unknown'}",
         "Every request to the bucket and its objects is denied except from the responder and break-glass principals.",
     ]
+    if options.deny_policy and pre.policy and (pre.public_access_block or {}).get(BLOCK_PUBLIC_POLICY):
+        details.append(
+            "BlockPublicPolicy is on: if S3 refuses the contained policy as public, that one setting is lifted "
+            "for the put and put back at once."
+        )
     return Plan(actions=actions, impact=ResourceImpact(kind="s3_bucket", details=details), pre_state=pre)
 
 
 def contain_bucket(
     gw: S3Gateway, incident: Incident, options: S3Options, partition: str, exempt: list[str], rec: Recorder
 ) -> None:
+    """Deny statement, Block Public Access, ACL reset, ownership: in this order (see the module's doc).
+
+    When S3 refuses the deny statement for a reason the responder may not lift (account-level Block
+    Public Access), the other steps still run, closing the bucket as far as they can, and the refusal is
+    raised after them: the task fails and the bucket is never more open than it was found.
+    """
     pre = incident.pre_state
     assert isinstance(pre, S3PreState)
     bucket = pre.bucket
+    refused: PublicAccessRefused | None = None
+    if options.deny_policy:
+        current = gw.policy(bucket)
+        wanted = contained_policy(current, bucket, partition, exempt)
+        if _same_policy(current, wanted):
+            rec.skipped("deny_policy", bucket)
+        else:
+            try:
+                put_policy(gw, bucket, wanted, rec)
+                rec.applied("deny_policy", bucket)
+            except PublicAccessRefused as exc:
+                refused = exc
     if options.block_public_access:
         if gw.public_access_block(bucket) == ALL_BLOCKED:
             rec.skipped("block_public_access", bucket)
@@ -125,36 +232,46 @@ def contain_bucket(
             gw.put_public_access_block(bucket, ALL_BLOCKED)
             rec.applied("block_public_access", bucket)
     if options.disable_acls:
+        if gw.acl(bucket).foreign_grants():
+            gw.put_acl_private(bucket)
+            rec.applied("reset_acl", bucket)
         if gw.ownership_controls(bucket) == ACLS_OFF:
             rec.skipped("disable_acls", bucket)
         else:
             gw.put_ownership_controls(bucket, ACLS_OFF)
             rec.applied("disable_acls", bucket)
-    if options.deny_policy:
-        current = gw.policy(bucket)
-        if has_deny(current):
-            rec.skipped("deny_policy", bucket)
-        else:
-            gw.put_policy(bucket, contained_policy(current, bucket, partition, exempt))
-            rec.applied("deny_policy", bucket)
+    if refused is not None:
+        raise refused
 
 
-def verify_bucket(gw: S3Gateway, incident: Incident, options: S3Options) -> list[str]:
+def verify_bucket(
+    gw: S3Gateway, incident: Incident, options: S3Options, partition: str, exempt: list[str]
+) -> list[str]:
+    """Read every attribute back and compare it with what containment wrote."""
     pre = incident.pre_state
     assert isinstance(pre, S3PreState)
+    bucket = pre.bucket
     problems: list[str] = []
-    if options.block_public_access and gw.public_access_block(pre.bucket) != ALL_BLOCKED:
-        problems.append(f"bucket {pre.bucket}: Block Public Access is not fully on")
-    if options.disable_acls and gw.ownership_controls(pre.bucket) != ACLS_OFF:
-        problems.append(f"bucket {pre.bucket}: ACLs are not disabled")
-    if options.deny_policy and not has_deny(gw.policy(pre.bucket)):
-        problems.append(f"bucket {pre.bucket}: the bucket policy has no containment statement")
+    if options.deny_policy:
+        policy = gw.policy(bucket)
+        if not _same_policy(policy, contained_policy(pre.policy, bucket, partition, exempt)):
+            problems.append(
+                f"bucket {bucket}: the bucket policy is not the one written (the original statements and the "
+                f"responder's deny-all with its exemptions); found {policy!r}"
+            )
+    if options.block_public_access and (found := gw.public_access_block(bucket)) != ALL_BLOCKED:
+        problems.append(f"bucket {bucket}: Block Public Access is not fully on (found {found})")
+    if options.disable_acls:
+        if (owner := gw.ownership_controls(bucket)) != ACLS_OFF:
+            problems.append(f"bucket {bucket}: ACLs are not disabled (ownership controls {owner})")
+        if (acl := gw.acl(bucket)).foreign_grants():
+            problems.append(f"bucket {bucket}: the ACL still grants outside the owner ({acl.describe()})")
     return problems
 
 
 def restore_bucket(gw: S3Gateway, incident: Incident, rec: Recorder) -> list[str]:
-    """Undo what the responder changed, in reverse order: the policy first (it is what could lock the
-    restore out), then ownership, then Block Public Access.
+    """Undo what the responder changed: ownership, Block Public Access, ACL, and the policy last (the
+    deny statement keeps the bucket closed until everything else is back; see the module's doc).
 
     Each attribute goes back to its pre-state when it still holds what the responder set. When an
     operator changed it after containment, their change is kept, the responder's own part (the deny
@@ -164,6 +281,56 @@ def restore_bucket(gw: S3Gateway, incident: Incident, rec: Recorder) -> list[str
     assert isinstance(pre, S3PreState)
     bucket = pre.bucket
     report: list[str] = []
+    _restore_setting(gw.ownership_controls(bucket), pre.ownership_controls, [ACLS_OFF], "ownership_controls",
+                     lambda: gw.delete_ownership_controls(bucket) if pre.ownership_controls is None
+                     else gw.put_ownership_controls(bucket, pre.ownership_controls),
+                     bucket, rec, report)  # fmt: skip
+    # What the responder can leave: all four on, or (a crash inside _put_lifting) the pre-state with one
+    # setting lifted.
+    set_by_responder: list[object] = [ALL_BLOCKED]
+    for lifted in (BLOCK_PUBLIC_POLICY, BLOCK_PUBLIC_ACLS):
+        if pre.public_access_block is not None and pre.public_access_block[lifted]:
+            set_by_responder.append({**pre.public_access_block, lifted: False})
+    _restore_setting(gw.public_access_block(bucket), pre.public_access_block, set_by_responder, "public_access_block",
+                     lambda: gw.delete_public_access_block(bucket) if pre.public_access_block is None
+                     else gw.put_public_access_block(bucket, pre.public_access_block),
+                     bucket, rec, report)  # fmt: skip
+    if pre.acl is not None:
+        _restore_acl(gw, pre, rec, report)
+    _restore_policy(gw, pre, rec, report)
+    return report
+
+
+def _restore_acl(gw: S3Gateway, pre: S3PreState, rec: Recorder, report: list[str]) -> None:
+    assert pre.acl is not None
+    bucket = pre.bucket
+    current = gw.acl(bucket)
+    if current == pre.acl:
+        return
+    if current.foreign_grants():  # the responder only ever sets owner-only: someone else granted since
+        _kept(rec, report, bucket, "acl", f"its ACL was changed after containment ({current.describe()}); kept")
+        return
+    if gw.ownership_controls(bucket) == ACLS_OFF:  # ownership kept as an operator set it: ACLs stay off
+        _kept(rec, report, bucket, "acl", "ACLs stay disabled (object ownership was set after containment), "
+              f"so its ACL grants before containment ({pre.acl.describe()}) were not put back")  # fmt: skip
+        return
+    blocked_now = (gw.public_access_block(bucket) or {}).get(BLOCK_PUBLIC_ACLS, False)
+    if not blocked_now or (pre.public_access_block or {}).get(BLOCK_PUBLIC_ACLS, False):
+        put_acl(gw, bucket, pre.acl, rec)  # as found: a block the bucket had is lifted for the put only
+    else:  # an operator blocked public ACLs after containment: their choice stands
+        try:
+            gw.put_acl(bucket, pre.acl)
+        except ClientError as exc:
+            if error_code(exc) != "AccessDenied":
+                raise
+            _kept(rec, report, bucket, "acl", "Block Public Access set after containment blocks public ACLs, so "
+                  f"its public ACL grants before containment ({pre.acl.describe()}) were not put back")  # fmt: skip
+            return
+    rec.applied("restore_acl", bucket)
+
+
+def _restore_policy(gw: S3Gateway, pre: S3PreState, rec: Recorder, report: list[str]) -> None:
+    bucket = pre.bucket
     current = gw.policy(bucket)
     without = without_deny(current)
     if _same_policy(without, pre.policy):
@@ -171,35 +338,26 @@ def restore_bucket(gw: S3Gateway, incident: Incident, rec: Recorder) -> list[str
             if pre.policy is None:
                 gw.delete_policy(bucket)
             else:
-                gw.put_policy(bucket, pre.policy)
+                put_policy(gw, bucket, pre.policy, rec)
             rec.applied("restore_policy", bucket, existed=str(pre.policy is not None).lower())
-    else:
-        if has_deny(current):
-            if without is None:
-                gw.delete_policy(bucket)
-            else:
-                gw.put_policy(bucket, without)
-            rec.applied("remove_deny_statement", bucket)
-        _kept(rec, report, bucket, "policy", "its policy was changed after containment; kept that version"
-              + (" without the responder's deny statement" if has_deny(current) else ""))  # fmt: skip
-    _restore_setting(gw.ownership_controls(bucket), pre.ownership_controls, ACLS_OFF, "ownership_controls",
-                     lambda: gw.delete_ownership_controls(bucket) if pre.ownership_controls is None
-                     else gw.put_ownership_controls(bucket, pre.ownership_controls),
-                     bucket, rec, report)  # fmt: skip
-    _restore_setting(gw.public_access_block(bucket), pre.public_access_block, ALL_BLOCKED, "public_access_block",
-                     lambda: gw.delete_public_access_block(bucket) if pre.public_access_block is None
-                     else gw.put_public_access_block(bucket, pre.public_access_block),
-                     bucket, rec, report)  # fmt: skip
-    return report
+        return
+    if has_deny(current):
+        if without is None:
+            gw.delete_policy(bucket)
+        else:
+            put_policy(gw, bucket, without, rec)
+        rec.applied("remove_deny_statement", bucket)
+    _kept(rec, report, bucket, "policy", "its policy was changed after containment; kept that version"
+          + (" without the responder's deny statement" if has_deny(current) else ""))  # fmt: skip
 
 
 def _restore_setting(
-    current: object, pre: object, responder_value: object, attribute: str, put_back: Callable[[], object],
+    current: object, pre: object, responder_values: list[object], attribute: str, put_back: Callable[[], object],
     bucket: str, rec: Recorder, report: list[str],
 ) -> None:  # fmt: skip
     if current == pre:
         return
-    if current == responder_value:
+    if current in responder_values:
         put_back()
         rec.applied(f"restore_{attribute}", bucket)
     else:
@@ -251,4 +409,6 @@ def verify_bucket_restored(gw: S3Gateway, incident: Incident) -> list[str]:
     owner = gw.ownership_controls(pre.bucket)
     if "ownership_controls" not in kept and owner != pre.ownership_controls:
         mismatches.append(f"ownership_controls: expected {pre.ownership_controls}, found {owner}")
+    if pre.acl is not None and "acl" not in kept and (acl := gw.acl(pre.bucket)) != pre.acl:
+        mismatches.append(f"acl: expected {pre.acl.describe()}, found {acl.describe()}")
     return mismatches

@@ -292,6 +292,5 @@ class Incident(_Model):
             del self.timeline[TIMELINE_HEAD : TIMELINE_HEAD + excess]
             self.timeline_overflow += excess
 
-
     def top_finding(self) -> FindingSummary:
         return max(self.findings.values(), key=lambda f: (f.severity, f.id))
