@@ -108,12 +108,39 @@ class IamRolePreState(_Model):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+class AclGrant(_Model):
+    """One grant of a bucket ACL: who (a canonical user ID, a group URI or an email address) and what."""
+
+    grantee_type: Literal["CanonicalUser", "Group", "AmazonCustomerByEmail"]
+    grantee: str
+    permission: Literal["FULL_CONTROL", "WRITE", "WRITE_ACP", "READ", "READ_ACP"]
+
+
+class BucketAcl(_Model):
+    """A bucket's ACL as GetBucketAcl reads it: the owner's canonical ID and the grants, in a stable order."""
+
+    owner_id: str
+    grants: list[AclGrant]
+
+    def foreign_grants(self) -> list[AclGrant]:
+        """Grants to anyone other than the bucket owner: S3 refuses BucketOwnerEnforced while any exists."""
+        return [g for g in self.grants if not (g.grantee_type == "CanonicalUser" and g.grantee == self.owner_id)]
+
+    def describe(self) -> str:
+        foreign = self.foreign_grants()
+        if not foreign:
+            return "owner only"
+        return "owner, and " + ", ".join(f"{g.grantee.rsplit('/', 1)[-1]} {g.permission}" for g in foreign)
+
+
 class S3PreState(_Model):
     kind: Literal["s3_bucket"] = "s3_bucket"
     bucket: str
     policy: str | None  # the exact original document, or None where the bucket had no policy
     public_access_block: dict[str, bool] | None
     ownership_controls: list[dict[str, str]] | None
+    # None only in incidents recorded before ACLs were recorded: restore then leaves the ACL alone.
+    acl: BucketAcl | None = None
     tags: dict[str, str] = Field(default_factory=dict)
 
 
