@@ -12,6 +12,46 @@ from responder.models.common import EXTERNAL_ID, ROLE_NAME
 EMAIL = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+# The regions the stack is meant to run in: every commercial region (partition `aws`). cfn-lint checks the
+# template against each one's CloudFormation registry (tests/infra).
+DEPLOY_REGIONS = (
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+)
+
+
 class ConfigError(ValueError):
     pass
 
@@ -28,6 +68,10 @@ class ResponderConfig(BaseModel):
     # Security Hub: rules on imported (ASFF) and v2 (OCSF) findings, and the "Contain resource" custom
     # action. Creating the custom action needs Security Hub enabled in the account and region.
     security_hub: bool = True
+    # API Gateway stage access logging needs the account's API Gateway CloudWatch role (an account-wide
+    # setting). The stack creates it and keeps it on delete; accounts that manage that setting elsewhere
+    # (a landing zone, another stack) turn this off.
+    api_gateway_cloudwatch_role: bool = True
     # Many accounts: the role the responder assumes in member accounts (MemberRoleStack), and the
     # ExternalId it presents. Without an ExternalId, findings from other accounts fail with that reason.
     member_role_name: str = Field(default="ContainmentResponderMember", pattern=ROLE_NAME)
@@ -51,7 +95,7 @@ class ResponderConfig(BaseModel):
                 raise ValueError(f"{arn!r} is not an ARN (globs with * are allowed)")
         return value
 
-    @field_validator("security_hub", mode="before")
+    @field_validator("security_hub", "api_gateway_cloudwatch_role", mode="before")
     @classmethod
     def _bool(cls, value: Any) -> Any:
         if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -76,6 +120,7 @@ CONTEXT_KEYS = {
     "isolationMode": "isolation_mode",
     "breakGlassArns": "break_glass_arns",
     "securityHub": "security_hub",
+    "apiGatewayCloudWatchRole": "api_gateway_cloudwatch_role",
     "memberRoleName": "member_role_name",
     "memberExternalId": "member_external_id",
 }

@@ -10,8 +10,10 @@ from infra.bundling import layer_dir
 from infra.config import ResponderConfig
 from infra.constructs.approval_api import ApprovalApi
 from infra.constructs.function import RUNTIME
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.notifications import Notifications
 from infra.constructs.onboarding import DefaultPreferences
+from infra.constructs.queues import failure_queue
 from infra.constructs.state import State
 from infra.constructs.triggers import Triggers
 from infra.constructs.workflow import WorkflowInputs, Workflows
@@ -30,7 +32,13 @@ class ResponderStack(Stack):
         )
         state = State(self, "State")
         notifications = Notifications(self, "Notifications", config.notification_email)
-        approval = ApprovalApi(self, "Approval", layer=layer, incidents=state.incidents)
+        approval = ApprovalApi(
+            self,
+            "Approval",
+            layer=layer,
+            incidents=state.incidents,
+            cloudwatch_role=config.api_gateway_cloudwatch_role,
+        )
         workflows = Workflows(
             self,
             "Workflows",
@@ -46,8 +54,28 @@ class ResponderStack(Stack):
             ),
         )
         approval.handler.allow(["states:SendTaskSuccess", "states:SendTaskFailure"], [workflows.containment_arn])
-        Triggers(self, "Triggers", containment=workflows.containment, layer=layer, security_hub=config.security_hub)
-        DefaultPreferences(self, "Onboarding", layer=layer, table=state.preferences)
+        # Asynchronous invocations (the Security Hub intake, custom resources) that failed after Lambda's retries.
+        failures = failure_queue(
+            self, "FailedInvocations", "asynchronous invocations that failed after Lambda's retries"
+        )
+        triggers = Triggers(
+            self,
+            "Triggers",
+            containment=workflows.containment,
+            layer=layer,
+            security_hub=config.security_hub,
+            failures=failures,
+        )
+        DefaultPreferences(self, "Onboarding", layer=layer, table=state.preferences, failures=failures)
+        Monitoring(
+            self,
+            "Monitoring",
+            topic=notifications.topic,
+            topic_key=notifications.key,
+            state_machines={"Containment": workflows.containment, "Restore": workflows.restore},
+            queues={"FailedInvocations": failures, "RuleDeadLetters": triggers.dead_letters},
+            intake=triggers.intake.function if triggers.intake else None,
+        )
 
         outputs = {
             "IncidentsTable": state.incidents.table_name,

@@ -19,9 +19,15 @@ API_ACKNOWLEDGMENTS = {
     "AwsSolutions-COG4": "See APIG4: authorization is the signed, expiring, single-use link.",
     "AwsSolutions-APIG3": "The stage is throttled (10 rps, burst 20); teams that run AWS WAF associate their own web "
     "ACL with the stage.",
-    "AwsSolutions-APIG6": "Access logging is on. Execution logging needs the account-wide API Gateway CloudWatch "
-    "role, which this stack deliberately does not take over.",
+    "AwsSolutions-APIG6": "Access logging is on (without the query string). Execution logging is off: it would "
+    "record each approval link's query string, which carries the link's signature.",
 }
+# Stage access logging needs the account's API Gateway CloudWatch role: CloudFormation refuses to create
+# the stage without it ("CloudWatch Logs role ARN must be set in account settings to enable logging").
+CLOUDWATCH_ROLE_REASON = (
+    "AmazonAPIGatewayPushToCloudWatchLogs is the policy AWS documents for the account's API Gateway "
+    "CloudWatch role; it is assumable only by apigateway.amazonaws.com and writes only to CloudWatch Logs."
+)
 
 
 class ApprovalApi(Construct):
@@ -32,6 +38,7 @@ class ApprovalApi(Construct):
         *,
         layer: lambda_.ILayerVersion,
         incidents: ddb.ITable,
+        cloudwatch_role: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self.secret = secretsmanager.Secret(
@@ -70,7 +77,10 @@ class ApprovalApi(Construct):
             self,
             "Api",
             description="Containment responder approval links",
-            cloud_watch_role=False,
+            # The account-wide API Gateway setting: created here unless the account manages it elsewhere
+            # (`apiGatewayCloudWatchRole=false`), and kept on delete, since other APIs may rely on it.
+            cloud_watch_role=cloudwatch_role,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN if cloudwatch_role else None,
             endpoint_types=[apigw.EndpointType.REGIONAL],
             deploy_options=apigw.StageOptions(
                 stage_name="v1",
@@ -105,6 +115,14 @@ class ApprovalApi(Construct):
             )
         for rule, reason in API_ACKNOWLEDGMENTS.items():
             acknowledge(self.api, rule, reason)
+        if cloudwatch_role:
+            role = self.api.node.find_child("CloudWatchRole")
+            acknowledge(
+                role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                CLOUDWATCH_ROLE_REASON,
+            )
         for child in resource.node.children:
             if isinstance(child, apigw.Method):
                 checkov_skip(child, "CKV_AWS_59", "Approval links are opened by email recipients with no AWS "

@@ -10,24 +10,36 @@ from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.bundling import function_code_dir
 from infra.nag import LOGS_AWS_MANAGED, acknowledge, checkov_skip
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14
+# Powertools metrics: the namespace and the `service` dimension of every metric the functions emit.
+METRICS_NAMESPACE = "ContainmentResponder"
+SERVICE_NAME = "containment-responder"
 FUNCTION_CHECKOV_TRIAGE = {
     "CKV_AWS_115": "No reserved concurrency: a reservation would throttle containment during a finding storm and "
     "take capacity from the account's other functions; Step Functions and the deduplication bound the load.",
-    "CKV_AWS_116": "Invoked synchronously (Step Functions, API Gateway, CloudFormation custom resource); a Lambda "
-    "DLQ only applies to asynchronous invocations. Failed workflow runs go to MarkFailed and the EventBridge DLQ.",
+    "CKV_AWS_116": "Invoked synchronously (Step Functions, API Gateway), where a Lambda DLQ never applies; the "
+    "asynchronously invoked ones (the Security Hub intake, custom resources) have an on-failure destination "
+    "queue instead, which also keeps the failure's reason.",
     "CKV_AWS_117": "Calls only AWS APIs; a VPC would add NAT or endpoints and cold-start time for no isolation "
     "gain. Deployers who require it can attach the functions to a VPC with endpoints.",
     "CKV_AWS_173": "The environment holds names and ARNs only (tables, topic, secret id), no secrets; Lambda "
     "encrypts it at rest with its service key.",
 }
+
+
+# Lambda's asynchronous invocation settings, explicit: two retries (Lambda's default) and the longest age
+# Lambda allows; then the event goes to the on-failure queue instead of being dropped.
+ASYNC_RETRY_ATTEMPTS = 2
+ASYNC_MAX_EVENT_AGE = Duration.hours(6)
 
 
 class Grants:
@@ -96,8 +108,8 @@ class ResponderFunction(Construct, Grants):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
             environment={
-                "POWERTOOLS_SERVICE_NAME": "containment-responder",
-                "POWERTOOLS_METRICS_NAMESPACE": "ContainmentResponder",
+                "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 # pydantic looks for plugins in every installed distribution at the first model build.
                 "PYDANTIC_DISABLE_PLUGINS": "__all__",
@@ -113,6 +125,16 @@ class ResponderFunction(Construct, Grants):
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords and the EC2, Auto Scaling and ELB Describe* calls "
             "support no resource-level permissions; no mutating action is granted on '*'.",
+        )
+
+    def send_failures_to(self, queue: sqs.IQueue) -> None:
+        """For functions invoked asynchronously (EventBridge, CloudFormation custom resources): an event
+        that still fails after Lambda's retries goes to the queue, with the error, instead of being dropped.
+        A rule's dead-letter queue does not cover this; it only catches events EventBridge could not deliver."""
+        self.function.configure_async_invoke(
+            on_failure=destinations.SqsDestination(queue),
+            retry_attempts=ASYNC_RETRY_ATTEMPTS,
+            max_event_age=ASYNC_MAX_EVENT_AGE,
         )
 
     def use_table(self, table: ddb.ITable, write: bool) -> None:

@@ -9,6 +9,7 @@ import yaml
 from aws_cdk import CustomResource
 from aws_cdk import aws_dynamodb as ddb
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.function import ResponderFunction
@@ -31,6 +32,7 @@ class DefaultPreferences(Construct):
         *,
         layer: lambda_.ILayerVersion,
         table: ddb.ITable,
+        failures: sqs.IQueue,
     ) -> None:
         super().__init__(scope, construct_id)
         self.loader = ResponderFunction(
@@ -42,6 +44,7 @@ class DefaultPreferences(Construct):
             description="load default preferences at onboarding",
         )
         self.loader.allow(["dynamodb:Scan", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"], [table.table_arn])
+        self.loader.send_failures_to(failures)  # CloudFormation invokes custom resources asynchronously
         self.resource = CustomResource(
             self,
             "Defaults",

@@ -9,7 +9,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra import bundling
-from infra.config import ConfigError
+from infra.config import DEPLOY_REGIONS, ConfigError
 from infra.synth import build_app
 
 
@@ -156,7 +156,9 @@ def test_each_function_has_its_own_role(synthesized):
     template, _ = synthesized
     functions = template.find_resources("AWS::Lambda::Function")
     roles = [f["Properties"]["Role"]["Fn::GetAtt"][0] for f in functions.values()]
-    assert len(functions) == 15  # 14 in the workflows and approval API, and the Security Hub intake
+    # 12 in the workflows, the approval API, the preferences loader, the Security Hub intake and the
+    # custom action's custom resource
+    assert len(functions) == 16
     assert len(set(roles)) == len(roles)
     for fn in functions.values():
         assert fn["Properties"]["Runtime"] == "python3.14"
@@ -189,7 +191,7 @@ def test_each_function_asset_holds_only_the_modules_its_handler_imports(synthesi
     # The functions that never touch a resource do not carry (or import) the resource kinds.
     notify = next(f for f in functions.values() if f["Properties"]["Handler"].endswith(".notify.handler"))
     assert "kinds.py" not in {p.name for p in _asset_dir(assembly, notify).rglob("*.py")}
-    assert len(seen) == 13  # 15 functions; the three restore steps share one module
+    assert len(seen) == 14  # 16 functions; the three restore steps share one module
 
 
 def test_assets_carry_bytecode_for_the_runtime_python_only(synthesized):
@@ -343,9 +345,10 @@ def test_app_synthesizes_offline_without_aws_credentials(tmp_path):
     assert (tmp_path / "ContainmentResponder.template.json").exists()
 
 
-def test_cfn_lint_finds_nothing_but_cdks_redundant_depends_on(synthesized):
+def test_cfn_lint_finds_nothing_but_cdks_redundant_depends_on_in_every_region(synthesized):
     """W3005 (a DependsOn already implied by a GetAtt) is how CDK orders a function after its role's
-    policy; everything else cfn-lint checks must be clean."""
+    policy; everything else cfn-lint checks must be clean, against the CloudFormation registry of every
+    region the stack is meant to run in (a resource type missing from one region is E3006)."""
     import shutil
     import subprocess
     import sys
@@ -354,7 +357,7 @@ def test_cfn_lint_finds_nothing_but_cdks_redundant_depends_on(synthesized):
     template = Path(assembly.directory) / "ContainmentResponder.template.json"
     cfn_lint = shutil.which("cfn-lint", path=str(Path(sys.executable).parent)) or "cfn-lint"
     proc = subprocess.run(
-        [cfn_lint, "--ignore-checks", "W3005", "--", str(template)],
+        [cfn_lint, "--ignore-checks", "W3005", "--regions", *DEPLOY_REGIONS, "--", str(template)],
         capture_output=True,
         text=True,
         timeout=600,

@@ -6,7 +6,7 @@ import os
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from responder.adapters.accounts import AccountClients
@@ -57,6 +57,19 @@ class MemberAccessEnv(EnvModel):
 
 def count(name: str, value: float = 1, unit: MetricUnit = MetricUnit.Count) -> None:
     metrics.add_metric(name=name, unit=unit, value=value)
+
+
+def count_status(status: str) -> None:
+    """One run of a workflow ended with the incident in `status`: `IncidentsByStatus`, dimension `status`
+    (the dashboard's incidents by status). Its own metric blob, so the dimension touches no other metric."""
+    with single_metric(
+        name="IncidentsByStatus",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="status", value=status)
 
 
 def incident_keys(incident_id: str | None, finding_id: str | None = None) -> None:

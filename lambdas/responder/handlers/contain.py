@@ -36,5 +36,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident = contain(STORE, GATEWAYS, incident_id, trigger, SETTINGS)
     applied = sum(1 for a in incident.actions if a.status is ActionStatus.APPLIED)
     count("ActionsApplied", applied)
+    if trigger == "timeout":
+        count("ApprovalsExpired")  # contained by an on_timeout rule: nobody decided
     logger.info("contained", extra={"actions_applied": applied, "trigger": trigger})
     return {"incident_id": incident_id, "actions_applied": applied}

@@ -12,7 +12,7 @@ from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.adapters.messaging import Notifier
 from responder.domain.workflow import finalize, notify
-from responder.handlers._runtime import EnvModel, count, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._runtime import EnvModel, count, count_status, incident_keys, load_env, logger, metrics, tracer
 from responder.handlers._writeback import WRITE_BACK
 
 
@@ -53,5 +53,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     finalize(STORE, incident_id, outcome, error)
     WRITE_BACK(notify(STORE, NOTIFIER, incident_id))
     count("IncidentsFailed" if outcome == "FAILED" else "IncidentsExpired")
+    count_status(outcome)
+    if outcome == "EXPIRED":
+        count("ApprovalsExpired")  # the approval timed out and the rule left the resource uncontained
     logger.info("finalized", extra={"outcome": outcome, "error": error})
     return {"incident_id": incident_id, "status": outcome}

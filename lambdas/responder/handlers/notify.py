@@ -11,7 +11,7 @@ from responder.adapters.aws import client
 from responder.adapters.incidents import IncidentStore
 from responder.adapters.messaging import Notifier
 from responder.domain.workflow import notify
-from responder.handlers._runtime import EnvModel, incident_keys, load_env, logger, metrics, tracer
+from responder.handlers._runtime import EnvModel, count_status, incident_keys, load_env, logger, metrics, tracer
 from responder.handlers._writeback import WRITE_BACK
 
 
@@ -33,5 +33,6 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     incident_keys(incident_id)
     incident = notify(STORE, NOTIFIER, incident_id)
     WRITE_BACK(incident)
+    count_status(incident.status.value)
     logger.info("notified", extra={"status": incident.status.value})
     return {"incident_id": incident_id, "status": incident.status.value}
