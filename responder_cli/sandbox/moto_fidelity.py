@@ -28,6 +28,7 @@ def apply() -> None:
     _custom_resource_responses_come_to_this_host()
     _dynamodb_requests_are_atomic()
     _securityhub_batch_update_findings()
+    _securityhub_action_targets()
     _s3_block_public_access_and_object_ownership()
 
 
@@ -224,6 +225,9 @@ def _cloudformation_gap_fillers() -> None:
             props = cloudformation_json["Properties"]
             backend = apigateway_backends[account_id][region_name]
             name = props["StageName"]
+            if props.get("AccessLogSetting") and not backend.get_account().cloudwatch_role_arn:
+                # API Gateway refuses stage logging until the account's CloudWatch role is set.
+                raise ValueError("CloudWatch Logs role ARN must be set in account settings to enable logging")
             api = backend.get_rest_api(props["RestApiId"])
             if name not in api.stages:
                 backend.create_stage(
@@ -233,6 +237,86 @@ def _cloudformation_gap_fillers() -> None:
                     tracing_enabled=props.get("TracingEnabled"),
                 )
             return cls(name)
+
+    class ApiGatewayAccount(_Filler, CloudFormationModel):
+        """The account-wide API Gateway settings: the CloudWatch role that stage logging needs."""
+
+        TYPE = "AWS::ApiGateway::Account"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> ApiGatewayAccount:
+            role = cloudformation_json.get("Properties", {}).get("CloudWatchRoleArn")
+            if role:
+                apigateway_backends[account_id][region_name].update_account(
+                    [{"op": "replace", "path": "/cloudwatchRoleArn", "value": role}]
+                )
+            return cls(f"{account_id}-{region_name}-apigateway-account")
+
+    class EventInvokeConfig(_Filler, CloudFormationModel):
+        """A function's asynchronous invocation settings (retries, event age, on-failure destination)."""
+
+        TYPE = "AWS::Lambda::EventInvokeConfig"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> EventInvokeConfig:
+            from moto.awslambda.models import lambda_backends
+
+            props = cloudformation_json["Properties"]
+            config = {k: props[k] for k in ("MaximumRetryAttempts", "MaximumEventAgeInSeconds", "DestinationConfig")
+                      if k in props}  # fmt: skip
+            lambda_backends[account_id][region_name].put_function_event_invoke_config(props["FunctionName"], config)
+            return cls(f"{props['FunctionName']}:{props.get('Qualifier', '$LATEST')}")
+
+    class MetricAlarm(_Filler, CloudFormationModel):
+        """A CloudWatch alarm on one metric, created in moto's CloudWatch (its Ref is the name)."""
+
+        TYPE = "AWS::CloudWatch::Alarm"
+        NAME_PROPERTY = "AlarmName"
+
+        @classmethod
+        def create_from_cloudformation_json(
+            cls,
+            resource_name: str,
+            cloudformation_json: Any,
+            account_id: str,
+            region_name: str,
+            **kwargs: Any,
+        ) -> MetricAlarm:
+            from moto.cloudwatch.models import cloudwatch_backends
+
+            props = cloudformation_json["Properties"]
+            name = props.get("AlarmName") or resource_name
+            alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+                name=name,
+                namespace=props.get("Namespace"),
+                metric_name=props.get("MetricName"),
+                comparison_operator=props["ComparisonOperator"],
+                evaluation_periods=int(props["EvaluationPeriods"]),
+                period=int(props.get("Period", 60)),
+                threshold=float(props["Threshold"]),
+                statistic=props.get("Statistic"),
+                description=props.get("AlarmDescription", ""),
+                dimensions=[{"Name": d["Name"], "Value": d["Value"]} for d in props.get("Dimensions", [])],
+                alarm_actions=props.get("AlarmActions", []),
+                ok_actions=props.get("OKActions", []),
+                actions_enabled=props.get("ActionsEnabled", True),
+                treat_missing_data=props.get("TreatMissingData"),
+            )
+            return cls(name, {"Arn": alarm.alarm_arn})
 
     class ActionTarget(_Filler, CloudFormationModel):
         """A Security Hub custom action: its Ref and ActionTargetArn are the action's ARN."""
@@ -269,7 +353,7 @@ def _cloudformation_gap_fillers() -> None:
 
         return Accepted
 
-    _REGISTERED.extend([Secret, Subscription, Stage, ActionTarget])
+    _REGISTERED.extend([Secret, Subscription, Stage, ApiGatewayAccount, EventInvokeConfig, MetricAlarm, ActionTarget])
     for type_name in ("AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy", "AWS::ApiGateway::RequestValidator"):
         _REGISTERED.append(_accepted(type_name))
     parsing.get_model_map.cache_clear()
@@ -364,6 +448,63 @@ def _securityhub_batch_update_findings() -> None:
         return _json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": []})
 
     SecurityHubResponse.batch_update_findings = batch_update_findings  # type: ignore[attr-defined]
+
+
+def _securityhub_action_targets() -> None:
+    """CreateActionTarget, DescribeActionTargets, UpdateActionTarget and DeleteActionTarget, which moto
+    does not implement, as Security Hub answers them: the ARN is `action/custom/<Id>`, a second action with
+    the same Id is a ResourceConflictException, an unknown ARN a ResourceNotFoundException."""
+    import json as _json
+    from urllib.parse import unquote
+
+    from moto.core.exceptions import JsonRESTError
+    from moto.securityhub import urls
+    from moto.securityhub.responses import SecurityHubResponse
+
+    for path in ("{0}/actionTargets$", "{0}/actionTargets/get$", "{0}/actionTargets/(?P<arn>.+)$"):
+        urls.url_paths[path] = SecurityHubResponse.dispatch
+
+    def held(self: Any) -> dict[str, dict[str, str]]:
+        """The custom actions of this account and region (ARN -> Name, Description), kept on moto's
+        backend so that a fresh emulator starts with none."""
+        backend = self.securityhub_backend
+        if not hasattr(backend, "responder_action_targets"):
+            backend.responder_action_targets = {}
+        return backend.responder_action_targets
+
+    def arn_in_path(self: Any) -> str:
+        arn = unquote(self.path.split("/actionTargets/", 1)[1])
+        if arn not in held(self):
+            raise JsonRESTError("ResourceNotFoundException", f"ActionTarget {arn} not found")
+        return arn
+
+    def create_action_target(self: Any) -> str:
+        request = _json.loads(self.body or "{}")
+        arn = f"arn:aws:securityhub:{self.region}:{self.current_account}:action/custom/{request['Id']}"
+        if arn in held(self):
+            raise JsonRESTError("ResourceConflictException", f"ActionTarget {arn} already exists")
+        held(self)[arn] = {"Name": request["Name"], "Description": request["Description"]}
+        return _json.dumps({"ActionTargetArn": arn})
+
+    def describe_action_targets(self: Any) -> str:
+        request = _json.loads(self.body or "{}")
+        wanted = request.get("ActionTargetArns") or list(held(self))
+        targets = [{"ActionTargetArn": a, **held(self)[a]} for a in wanted if a in held(self)]
+        return _json.dumps({"ActionTargets": targets})
+
+    def update_action_target(self: Any) -> str:
+        arn = arn_in_path(self)
+        request = _json.loads(self.body or "{}")
+        held(self)[arn].update({k: request[k] for k in ("Name", "Description") if k in request})
+        return "{}"
+
+    def delete_action_target(self: Any) -> str:
+        arn = arn_in_path(self)
+        del held(self)[arn]
+        return _json.dumps({"ActionTargetArn": arn})
+
+    for method in (create_action_target, describe_action_targets, update_action_target, delete_action_target):
+        setattr(SecurityHubResponse, method.__name__, method)
 
 
 def _json_dumps(value: Any) -> str:

@@ -206,3 +206,30 @@ def test_an_unassumable_member_role_names_the_account(aws, monkeypatch):
     unconfigured = AccountClients("123456789012", "ContainmentResponderMember", None)
     with pytest.raises(MemberAccessError, match="account 333333333333: cross-account containment is not configured"):
         unconfigured.client("ec2", "333333333333", "us-east-1")
+
+
+def test_write_back_v2_names_each_finding_by_its_three_uids_and_cuts_the_comment(aws):
+    from responder.models.finding import SecurityHubV2Ref
+    from responder_cli.sandbox import moto_fidelity
+
+    moto_fidelity.SECURITYHUB_UPDATES_V2.clear()
+    ref = SecurityHubV2Ref(
+        cloud_account_uid="123456789012",
+        finding_info_uid="arn:aws:guardduty:us-east-1:123456789012:detector/d/finding/f",
+        metadata_product_uid="arn:aws:securityhub:us-east-1::productv2/aws/guardduty",
+    )
+    FindingsWriter(aws.client("securityhub")).update_v2([ref] * 101, "c" * 600, 4)
+    requests = [r for _, _, r in moto_fidelity.SECURITYHUB_UPDATES_V2]
+    assert [len(r["FindingIdentifiers"]) for r in requests] == [100, 1]
+    assert all(len(r["Comment"]) == 512 and r["StatusId"] == 4 for r in requests)
+
+
+def test_the_emulator_refuses_v2_updates_that_security_hub_refuses(aws):
+    client = aws.client("securityhub")
+    good = {"CloudAccountUid": "123456789012", "FindingInfoUid": "f", "MetadataProductUid": "p"}
+    with pytest.raises(client.exceptions.InvalidInputException):
+        client.batch_update_findings_v2(FindingIdentifiers=[good], StatusId=7)
+    with pytest.raises(client.exceptions.InvalidInputException):
+        client.batch_update_findings_v2(FindingIdentifiers=[{**good, "MetadataProductUid": ""}], Comment="x")
+    with pytest.raises(client.exceptions.InvalidInputException):
+        client.batch_update_findings_v2(FindingIdentifiers=[good], MetadataUids=["m"], Comment="x")

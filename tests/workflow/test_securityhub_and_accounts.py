@@ -147,6 +147,31 @@ def test_custom_action_rule_can_contain_at_once_and_set_the_workflow_status(resp
     assert update["Workflow"] == {"Status": "RESOLVED"}
 
 
+def test_a_v2_finding_gets_a_comment_and_status_id_written_back_with_batch_update_findings_v2(responder):
+    moto_fidelity.SECURITYHUB_UPDATES.clear()
+    moto_fidelity.SECURITYHUB_UPDATES_V2.clear()
+    _rules(responder, Rule(id="auto", priority=1, mode=Mode.AUTO, actions=RuleActions(securityhub_workflow=True)))
+    victim = make_instance(responder.session.client("ec2"), enis=1)
+    asff = samples.asff_from_guardduty(samples.ec2_finding(C2, instance_id=victim.instance_id))
+    event = samples.ocsf_event(asff)
+
+    started = _intake(responder, event)
+    assert len(started["started"]) == 1
+    assert all(d["status"] == "SUCCEEDED" for d in responder.wait_all())
+
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert moto_fidelity.SECURITYHUB_UPDATES == []  # no ASFF copy: nothing for BatchUpdateFindings
+    (update,) = [u for _, _, u in moto_fidelity.SECURITYHUB_UPDATES_V2]
+    v2 = event["detail"]["findings"][0]
+    assert update["FindingIdentifiers"] == [
+        {"CloudAccountUid": v2["cloud"]["account"]["uid"], "FindingInfoUid": v2["finding_info"]["uid"],
+         "MetadataProductUid": v2["metadata"]["product"]["uid"]}
+    ]  # fmt: skip
+    assert incident.incident_id in update["Comment"] and "CONTAINED" in update["Comment"]
+    assert update["StatusId"] == 4  # Resolved
+
+
 def test_a_finding_in_another_account_and_region_is_contained_and_restored_there(responder, monkeypatch):
     recorder = FaultInjector().install(monkeypatch)
     _rules(responder, Rule(id="auto", priority=1, mode=Mode.AUTO))

@@ -15,7 +15,7 @@ from typing import Any
 
 from responder.models.common import ResourceType
 from responder.models.events import ParsedEvent
-from responder.models.finding import Finding, FindingClass, SecurityHubRef, Source
+from responder.models.finding import Finding, FindingClass, SecurityHubRef, SecurityHubV2Ref, Source
 from responder.models.guardduty import (
     ACCESS_KEY_ID,
     BUCKET_NAME,
@@ -357,7 +357,18 @@ def from_ocsf(finding: OcsfFinding) -> Finding:
     source: Source = "securityhub_v2"
     # OCSF's class says it outright (Security Hub User Guide, "OCSF findings in Security Hub").
     finding_class = OCSF_CLASSES.get((finding.class_name or "").lower(), normalized.finding_class)
-    update = {"source": source, "severity": severity, "securityhub": None, "finding_class": finding_class}
+    ref = SecurityHubV2Ref(
+        cloud_account_uid=finding.cloud.account.uid,
+        finding_info_uid=info.uid,
+        metadata_product_uid=finding.metadata.product.uid or "unknown",
+    )
+    update = {
+        "source": source,
+        "severity": severity,
+        "securityhub": None,
+        "securityhub_v2": ref if normalized.trusted else None,
+        "finding_class": finding_class,
+    }
     return normalized.model_copy(update=update)
 
 

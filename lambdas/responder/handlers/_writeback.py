@@ -3,6 +3,8 @@ counted, and never fails the step: containment does not wait on Security Hub."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botocore.exceptions import BotoCoreError, ClientError
 
 from responder.adapters.aws import client
@@ -22,14 +24,21 @@ class SecurityHubWriteBack:
             return
         if self._writer is None:
             self._writer = FindingsWriter(client("securityhub"))
-        try:
-            self._writer.update(update.refs, update.note, update.workflow_status)
-        except (ClientError, BotoCoreError, WriteBackError) as exc:
-            count("SecurityHubWriteBackFailures")
-            logger.warning("security hub write-back failed", extra={"error": str(exc)[:500]})
-            return
-        count("SecurityHubWriteBacks")
-        logger.info("security hub updated", extra={"workflow_status": update.workflow_status})
+        writer = self._writer
+        calls: list[tuple[str, Callable[[], None]]] = []
+        if update.refs:
+            calls.append(("asff", lambda: writer.update(update.refs, update.note, update.workflow_status)))
+        if update.refs_v2:
+            calls.append(("v2", lambda: writer.update_v2(update.refs_v2, update.note, update.status_id)))
+        for kind, call in calls:  # each format on its own: one failing never keeps the other from its note
+            try:
+                call()
+            except (ClientError, BotoCoreError, WriteBackError) as exc:
+                count("SecurityHubWriteBackFailures")
+                logger.warning("security hub write-back failed", extra={"format": kind, "error": str(exc)[:500]})
+                continue
+            count("SecurityHubWriteBacks")
+            logger.info("security hub updated", extra={"format": kind, "workflow_status": update.workflow_status})
 
 
 WRITE_BACK = SecurityHubWriteBack()

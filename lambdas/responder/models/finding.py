@@ -27,6 +27,17 @@ class SecurityHubRef(BaseModel):
     product_arn: str = Field(min_length=1, max_length=512)
 
 
+class SecurityHubV2Ref(BaseModel):
+    """What BatchUpdateFindingsV2 needs to name a v2 finding: `cloud.account.uid`, `finding_info.uid` and
+    `metadata.product.uid` (Security Hub API Reference, OcsfFindingIdentifier)."""
+
+    model_config = ConfigDict(defer_build=True, frozen=True)
+
+    cloud_account_uid: str = Field(min_length=1, max_length=64)
+    finding_info_uid: str = Field(min_length=1, max_length=512)
+    metadata_product_uid: str = Field(min_length=1, max_length=512)
+
+
 class Finding(BaseModel):
     model_config = ConfigDict(defer_build=True, frozen=True)
 
@@ -44,6 +55,7 @@ class Finding(BaseModel):
     fallback_id: str = "unknown"
     skip: str | None = None  # archived, sample, suppressed, untrusted product ...
     trusted: bool = True  # False: a product other than the AWS services' own could have written it
+    securityhub_v2: SecurityHubV2Ref | None = None  # where to write back a v2 (OCSF) delivery
     finding_class: FindingClass = "threat"
     passed_check: bool = False  # a posture control that passed (Compliance.Status PASSED): nothing to act on
     count: int = 1

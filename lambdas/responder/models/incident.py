@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from responder.models.common import utcnow
-from responder.models.finding import SecurityHubRef
+from responder.models.finding import SecurityHubRef, SecurityHubV2Ref
 from responder.models.preferences import Decision
 from responder.models.resource import ResourceRef
 
@@ -56,6 +56,7 @@ class FindingSummary(_Model):
     securityhub: SecurityHubRef | None = None  # where to write back, when the finding came through Security Hub
     triggered_by: str | None = None
     finding_class: str = "threat"
+    securityhub_v2: SecurityHubV2Ref | None = None  # where to write back, when it came through Security Hub v2
 
 
 class EniState(_Model):
