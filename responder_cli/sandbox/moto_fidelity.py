@@ -28,6 +28,7 @@ def apply() -> None:
     _custom_resource_responses_come_to_this_host()
     _dynamodb_requests_are_atomic()
     _securityhub_batch_update_findings()
+    _securityhub_batch_update_findings_v2()
     _securityhub_action_targets()
     _s3_block_public_access_and_object_ownership()
 
@@ -421,6 +422,7 @@ def deliver_events_to_state_machines() -> None:
 
 # Every BatchUpdateFindings request the emulator answered: (account, region, request), for tests and the demo.
 SECURITYHUB_UPDATES: list[tuple[str, str, dict[str, Any]]] = []
+SECURITYHUB_UPDATES_V2: list[tuple[str, str, dict[str, Any]]] = []
 
 
 def _securityhub_batch_update_findings() -> None:
@@ -448,6 +450,42 @@ def _securityhub_batch_update_findings() -> None:
         return _json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": []})
 
     SecurityHubResponse.batch_update_findings = batch_update_findings  # type: ignore[attr-defined]
+
+
+def _securityhub_batch_update_findings_v2() -> None:
+    """BatchUpdateFindingsV2 (`PATCH /findingsv2/batchupdatev2`), which moto does not implement: checks the
+    request as the API reference states it (FindingIdentifiers or MetadataUids, not both; each identifier
+    with its three uids; Comment 1-512 characters; StatusId one of 0-6 or 99), records it, and answers with
+    every finding processed."""
+    import json as _json
+
+    from moto.core.exceptions import JsonRESTError
+    from moto.securityhub import urls
+    from moto.securityhub.responses import SecurityHubResponse
+
+    urls.url_paths["{0}/findingsv2/batchupdatev2$"] = SecurityHubResponse.dispatch
+
+    def invalid(message: str) -> JsonRESTError:
+        return JsonRESTError("InvalidInputException", message)
+
+    def batch_update_findings_v2(self: Any) -> str:
+        request = _json.loads(self.body or "{}")
+        identifiers = request.get("FindingIdentifiers") or []
+        if bool(identifiers) == bool(request.get("MetadataUids")):
+            raise invalid("Provide either FindingIdentifiers or MetadataUids")
+        keys = ("CloudAccountUid", "FindingInfoUid", "MetadataProductUid")
+        if any(not all(ident.get(k) for k in keys) for ident in identifiers):
+            raise invalid("Each finding identifier needs CloudAccountUid, FindingInfoUid and MetadataProductUid")
+        comment = request.get("Comment")
+        if comment is not None and not 1 <= len(comment) <= 512:
+            raise invalid("Comment must be 1-512 characters")
+        if "StatusId" in request and request["StatusId"] not in (0, 1, 2, 3, 4, 5, 6, 99):
+            raise invalid(f"StatusId {request['StatusId']} is not a valid status id")
+        SECURITYHUB_UPDATES_V2.append((self.current_account, self.region, request))
+        processed = [{"FindingIdentifier": ident} for ident in identifiers]
+        return _json.dumps({"ProcessedFindings": processed, "UnprocessedFindings": []})
+
+    SecurityHubResponse.batch_update_findings_v2 = batch_update_findings_v2  # type: ignore[attr-defined]
 
 
 def _securityhub_action_targets() -> None:
