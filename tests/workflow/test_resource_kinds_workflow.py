@@ -149,3 +149,46 @@ def test_default_preferences_are_loaded_at_deploy(responder):
     store = PreferenceStore(responder.stack.outputs["PreferencesTable"], responder.session.client("dynamodb"))
     ids = {r.id for r in store.all()}
     assert {"credential-exfiltration-contain-role", "low-severity-notify", "ec2-high-approve"} <= ids
+
+
+def test_public_bucket_contained_and_restored_exactly_under_strict_s3_rules(responder):
+    """A public Allow statement and an AllUsers ACL grant, Block Public Access off: S3 refuses a public
+    policy under BlockPublicPolicy and BucketOwnerEnforced under a public ACL (the emulator enforces both),
+    so only the right order contains it, and only the mirror order restores it."""
+    s3 = responder.session.client("s3")
+    s3.create_bucket(Bucket="public-assets", ACL="public-read")
+    s3.put_bucket_ownership_controls(
+        Bucket="public-assets", OwnershipControls={"Rules": [{"ObjectOwnership": "ObjectWriter"}]}
+    )
+    original = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                                                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-assets/*"}]}
+    )  # fmt: skip
+    s3.put_bucket_policy(Bucket="public-assets", Policy=original)
+    off = dict.fromkeys(("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"), False)
+    s3.put_public_access_block(Bucket="public-assets", PublicAccessBlockConfiguration=off)
+    acl_before = s3.get_bucket_acl(Bucket="public-assets")
+    all_users = "http://acs.amazonaws.com/groups/global/AllUsers"
+    assert all_users in [g["Grantee"].get("URI") for g in acl_before["Grants"]]
+    _rule(responder, "buckets-auto", ["s3_bucket"])
+
+    desc = responder.wait(responder.start(s3_finding("Exfiltration:S3/AnomalousBehavior", bucket="public-assets")))
+
+    assert desc["status"] == "SUCCEEDED", desc
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert incident.pre_state.acl is not None and incident.pre_state.acl.foreign_grants()
+    statements = json.loads(s3.get_bucket_policy(Bucket="public-assets")["Policy"])["Statement"]
+    assert [s["Sid"] for s in statements] == ["PublicRead", "ResponderContainmentDenyAll"]
+    assert all(s3.get_public_access_block(Bucket="public-assets")["PublicAccessBlockConfiguration"].values())
+    assert [g["Grantee"].get("URI") for g in s3.get_bucket_acl(Bucket="public-assets")["Grants"]] == [None]
+    rules = s3.get_bucket_ownership_controls(Bucket="public-assets")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+    assert responder.wait(responder.restore(incident.incident_id))["status"] == "SUCCEEDED"
+    assert responder.store.get(incident.incident_id).status.value == "RESTORED"
+    assert s3.get_bucket_policy(Bucket="public-assets")["Policy"] == original
+    assert s3.get_public_access_block(Bucket="public-assets")["PublicAccessBlockConfiguration"] == off
+    assert s3.get_bucket_acl(Bucket="public-assets")["Grants"] == acl_before["Grants"]
+    rules = s3.get_bucket_ownership_controls(Bucket="public-assets")["OwnershipControls"]["Rules"]
+    assert rules == [{"ObjectOwnership": "ObjectWriter"}]
