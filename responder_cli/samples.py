@@ -54,6 +54,7 @@ IAM_TYPES = {
 }
 S3_TYPES = {
     "Policy:S3/BucketBlockPublicAccessDisabled": (2.0, "Amazon S3 Block Public Access was disabled for an S3 bucket."),
+    "Policy:S3/BucketPublicAccessGranted": (8.0, "An IAM principal has granted public access to an S3 bucket."),
     "Exfiltration:S3/AnomalousBehavior": (8.0, "An IAM entity invoked an S3 API in a suspicious way."),
     "UnauthorizedAccess:S3/MaliciousIPCaller.Custom": (
         8.0,
@@ -172,12 +173,19 @@ def access_key_finding(
     return _envelope(detail, account, region)
 
 
+# S3 findings from CloudTrail management events name the actor's access key as the resource
+# (`resourceType: AccessKey`) and the bucket in `s3BucketDetails` (GuardDuty User Guide, "S3 Protection
+# finding types"; GuardDuty's sample findings for Policy:S3/BucketBlockPublicAccessDisabled).
+MANAGEMENT_EVENT_S3 = ("Policy:S3/", "Stealth:S3/")
+
+
 def s3_finding(
     finding_type: str, *, bucket: str, account: str = "123456789012", region: str = "us-east-1", severity: float = 8.0,
     description: str = "", remote_ip: str = "198.51.100.23", finding_id: str | None = None,
+    more_buckets: tuple[str, ...] = (),
 ) -> dict[str, Any]:  # fmt: skip
     resource = {
-        "resourceType": "S3Bucket",
+        "resourceType": "AccessKey" if finding_type.startswith(MANAGEMENT_EVENT_S3) else "S3Bucket",
         "accessKeyDetails": {
             "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
             "principalId": "AIDAEXAMPLEID",
@@ -186,12 +194,13 @@ def s3_finding(
         },
         "s3BucketDetails": [
             {
-                "arn": f"arn:aws:s3:::{bucket}",
-                "name": bucket,
+                "arn": f"arn:aws:s3:::{name}",
+                "name": name,
                 "type": "Destination",
                 "owner": {"id": "0123456789abcdef"},
                 "publicAccess": {"effectivePermission": "NOT_PUBLIC"},
             }
+            for name in (bucket, *more_buckets)
         ],
     }
     detail = _detail(finding_type, account, region, severity, description or finding_type, resource,

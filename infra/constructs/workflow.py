@@ -82,6 +82,12 @@ class Workflows(Construct):
             f"arn:{stack.partition}:iam::*:role/{stack.stack_name}-*",
         ]
 
+        # Triage starts one containment execution per further bucket an S3 finding names. The machine's ARN
+        # is built from its fixed name: a reference to the machine would make a dependency cycle (the
+        # machine depends on this function).
+        containment_arn = (
+            f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{stack.stack_name}-containment"
+        )
         triage = self._fn(
             "Triage",
             "responder.handlers.triage.handler",
@@ -90,8 +96,10 @@ class Workflows(Construct):
                 **table_env,
                 "PROTECTED_ARNS": json.dumps(cfg.protected_arns),
                 "OWN_ARNS": stack.to_json_string(self.own_arn_patterns),
+                "CONTAINMENT_STATE_MACHINE_ARN": containment_arn,
             },
         )
+        triage.allow(["states:StartExecution"], [containment_arn])
         triage.allow(["ec2:DescribeInstances"], ["*"])
         triage.allow(["iam:ListUserTags", "iam:ListRoleTags"], [self._iam_arn("user/*"), self._iam_arn("role/*")])
         triage.allow(["s3:GetBucketTagging"], [f"arn:{stack.partition}:s3:::*"])

@@ -211,3 +211,21 @@ def test_asff_remote_ip_from_product_fields_when_nothing_else_has_it():
     asff["ProductFields"] = {**asff.get("ProductFields", {}), field: "198.51.100.77"}
     (finding,) = findings_of(parse_event(samples.securityhub_event([asff])))
     assert finding.remote_ip == "198.51.100.77"
+
+
+def test_bucket_level_s3_findings_target_every_bucket_they_name():
+    event = samples.s3_finding(
+        "Policy:S3/BucketBlockPublicAccessDisabled", bucket="logs-a", more_buckets=("logs-b", "logs-a", "logs-c")
+    )
+    assert event["detail"]["resource"]["resourceType"] == "AccessKey"
+    (finding,) = findings_of(parse_event(event))
+    assert finding.target is not None and (finding.target.type, finding.target.id) == (ResourceType.S3_BUCKET, "logs-a")
+    assert [t.id for t in finding.extra_targets] == ["logs-b", "logs-c"]
+    (asff,) = findings_of(parse_event(samples.securityhub_event([samples.asff_from_guardduty(event)])))
+    assert asff.target is not None and asff.target.id == "logs-a"
+    assert [t.id for t in asff.extra_targets] == ["logs-b", "logs-c"]
+
+
+def test_a_data_event_s3_finding_on_one_bucket_has_no_further_targets():
+    (finding,) = findings_of(parse_event(samples.s3_finding("Exfiltration:S3/AnomalousBehavior", bucket="data")))
+    assert finding.target is not None and finding.target.id == "data" and finding.extra_targets == []

@@ -59,9 +59,12 @@ def route_guardduty(finding: GuardDutyFinding) -> ResourceRef | str:
         if key is None or not key.user_type:
             return "AccessKey finding without resource.accessKeyDetails.userType"
         return _principal(ref, key.user_type, key.user_name)
-    if family == "S3" and rtype == "S3Bucket":
+    # S3 findings from data events name the bucket (`S3Bucket`); those from management events name the
+    # actor's access key (`AccessKey`) with the bucket in s3BucketDetails. Either way the bucket is the
+    # target; a finding naming several buckets contains each (see `extra_targets`).
+    if family == "S3" and rtype in ("S3Bucket", "AccessKey"):
         if not finding.resource.s3_bucket_details:
-            return "S3Bucket finding without resource.s3BucketDetails"
+            return f"{rtype} finding without resource.s3BucketDetails"
         return ref(ResourceType.S3_BUCKET, finding.resource.s3_bucket_details[0].name)
     return f"unsupported finding: family {family} on resource type {rtype}"
 
@@ -83,6 +86,10 @@ def _principal(ref: Callable[[ResourceType, str], ResourceRef], user_type: str, 
 
 def from_guardduty(finding: GuardDutyFinding) -> Finding:
     target = route_guardduty(finding)
+    extras = []
+    if isinstance(target, ResourceRef) and target.type is ResourceType.S3_BUCKET:
+        names = dict.fromkeys(b.name for b in finding.resource.s3_bucket_details[1:] if b.name != target.id)
+        extras = [target.model_copy(update={"id": name}) for name in names]
     key = finding.resource.access_key_details
     skip = None
     if finding.service.archived:
@@ -107,6 +114,7 @@ def from_guardduty(finding: GuardDutyFinding) -> Finding:
         remote_ip=finding.service.remote_ip(),
         access_key_id=key.access_key_id if key else None,
         user_type=key.user_type if key else None,
+        extra_targets=extras,
     )
 
 
@@ -167,7 +175,17 @@ def from_asff(
         trusted=finding.trusted,
         passed_check=finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED",
         finding_class=asff_class(finding),
+        extra_targets=_asff_more_buckets(finding, target, region),
     )
+
+
+def _asff_more_buckets(finding: AsffFinding, target: ResourceRef | None, region: str) -> list[ResourceRef]:
+    """The finding's other AwsS3Bucket resources, when its target is a bucket."""
+    if target is None or target.type is not ResourceType.S3_BUCKET:
+        return []
+    names = [_valid(r.id.rsplit(":", 1)[-1], BUCKET_NAME) for r in finding.resources if r.type == "AwsS3Bucket"]
+    unique = dict.fromkeys(n for n in names if n and n != target.id)
+    return [target.model_copy(update={"id": name}) for name in unique]
 
 
 def asff_class(finding: AsffFinding) -> FindingClass:

@@ -99,6 +99,7 @@ def triage(
     own_arns: list[str],
     execution_arn: str | None = None,
     delivery_id: str | None = None,
+    claim_suffix: str | None = None,
 ) -> TriageResult:
     """One incident per resource: a new one, or the finding absorbed into the open incident that owns
     the resource or the finding (the same GuardDuty finding arriving directly and through Security Hub
@@ -140,9 +141,9 @@ def triage(
         incident.log("custom_action", finding.triggered_by or "Security Hub custom action (the event names no user)")
     # A custom action claims the finding afresh (keyed by its delivery), so that it is not folded into a
     # closed incident of the same finding; the resource key still prevents a second open incident.
-    finding_key = (
-        f"{finding.id}#action-{delivery_id}" if finding.source == "custom_action" and delivery_id else finding.id
-    )
+    # A finding's further resources (claim_suffix: the resource's key) are claimed apart from its first.
+    base_key = f"{finding.id}#{claim_suffix}" if claim_suffix else finding.id
+    finding_key = f"{base_key}#action-{delivery_id}" if finding.source == "custom_action" and delivery_id else base_key
     claim = store.claim(incident, finding_key, hold_resource=skip is None)
     if claim.outcome == "absorbed":
         absorb_delivery(store, claim.incident_id, summary, delivery_id)

@@ -56,6 +56,9 @@ class Finding(BaseModel):
     skip: str | None = None  # archived, sample, suppressed, untrusted product ...
     trusted: bool = True  # False: a product other than the AWS services' own could have written it
     securityhub_v2: SecurityHubV2Ref | None = None  # where to write back a v2 (OCSF) delivery
+    # Further resources of the same kind the finding names (an S3 finding can list several buckets):
+    # each is contained by an incident of its own, started by triage.
+    extra_targets: list[ResourceRef] = Field(default_factory=list, max_length=100)
     finding_class: FindingClass = "threat"
     passed_check: bool = False  # a posture control that passed (Compliance.Status PASSED): nothing to act on
     count: int = 1
