@@ -22,6 +22,8 @@ def apply() -> None:
     _primary_eni_groups_are_the_instance_groups()
     _new_security_groups_allow_only_ipv4_egress()
     _security_group_authorizations_are_all_or_nothing()
+    _update_ip_set_replaces_the_description()
+    _iam_inline_policy_sizes()
     _cloudformation_gap_fillers()
     _cloudformation_state_machines_are_executable()
     _iam_managed_policy_quota()
@@ -99,6 +101,54 @@ def _security_group_authorizations_are_all_or_nothing() -> None:
 
     all_or_nothing("authorize_security_group_egress", "egress_rules")
     all_or_nothing("authorize_security_group_ingress", "ingress_rules")
+
+
+def _update_ip_set_replaces_the_description() -> None:
+    """UpdateIPSet replaces every mutable field: a call without Description clears it. moto keeps it.
+    https://docs.aws.amazon.com/waf/latest/APIReference/API_UpdateIPSet.html"""
+    from moto.wafv2.models import FakeIPSet
+
+    original = FakeIPSet.update
+
+    def update(self: Any, description: str | None, addresses: list[str]) -> None:
+        original(self, description, addresses)
+        self.description = description
+
+    FakeIPSet.update = update  # type: ignore[method-assign]
+
+
+# The total size of a principal's inline policies, in characters not counting whitespace.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+INLINE_POLICY_CHARACTERS = {"User": 2048, "Role": 10240}
+
+
+def _iam_inline_policy_sizes() -> None:
+    """IAM refuses PutUserPolicy/PutRolePolicy with LimitExceeded when the principal's inline policies
+    would total more than 2,048 (user) or 10,240 (role) characters, whitespace not counted. moto has
+    no limit."""
+    from moto.iam.exceptions import LimitExceededException
+    from moto.iam.models import IAMBackend
+
+    def size(document: str) -> int:
+        return sum(1 for ch in document if not ch.isspace())
+
+    def limited(method: str, kind: str, finder: str) -> None:
+        original = getattr(IAMBackend, method)
+
+        def put(self: Any, name: str, policy_name: str, policy_json: str) -> None:
+            principal = getattr(self, finder)(name)
+            others = sum(size(doc) for pname, doc in principal.policies.items() if pname != policy_name)
+            limit = INLINE_POLICY_CHARACTERS[kind]
+            if others + size(policy_json) > limit:
+                raise LimitExceededException(
+                    f"Maximum policy size of {limit} bytes exceeded for {kind.lower()} {name}"
+                )
+            original(self, name, policy_name, policy_json)
+
+        setattr(IAMBackend, method, put)
+
+    limited("put_user_policy", "User", "get_user")
+    limited("put_role_policy", "Role", "get_role")
 
 
 def _cloudformation_gap_fillers() -> None:

@@ -6,6 +6,8 @@ on the lenient behaviour fails here and in the responder's own tests.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -136,3 +138,49 @@ def test_transaction_putting_an_item_over_400_kb_is_refused(aws):
             TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "t"}, "doc": {"S": "x" * ITEM_LIMIT}}}}]
         )
     assert err.value.response["Error"]["Code"] == "ValidationException"
+
+
+# -- WAF --------------------------------------------------------------------------------------------
+def test_update_ip_set_without_a_description_clears_it(aws):
+    wafv2 = client("wafv2", "us-east-1")
+    summary = wafv2.create_ip_set(
+        Name="s", Scope="REGIONAL", IPAddressVersion="IPV4", Addresses=[], Description="SOC blocklist"
+    )["Summary"]
+    token = wafv2.get_ip_set(Name="s", Scope="REGIONAL", Id=summary["Id"])["LockToken"]
+
+    wafv2.update_ip_set(Name="s", Scope="REGIONAL", Id=summary["Id"], Addresses=["192.0.2.1/32"], LockToken=token)
+
+    assert not wafv2.get_ip_set(Name="s", Scope="REGIONAL", Id=summary["Id"])["IPSet"].get("Description")
+
+
+# -- IAM --------------------------------------------------------------------------------------------
+def _policy(characters: int) -> str:
+    """A valid policy document of exactly `characters` non-whitespace characters (padded in the Sid)."""
+    base = {"Version": "2012-10-17", "Statement": [{"Sid": "", "Effect": "Deny", "Action": "*", "Resource": "*"}]}
+    empty = len(json.dumps(base, separators=(",", ":")))
+    base["Statement"][0]["Sid"] = "P" * (characters - empty)
+    document = json.dumps(base, indent=2)  # whitespace does not count
+    assert sum(1 for ch in document if not ch.isspace()) == characters
+    return document
+
+
+@pytest.mark.parametrize(("kind", "limit"), [("user", 2048), ("role", 10240)])
+def test_inline_policies_past_the_principals_total_are_refused(aws, kind, limit):
+    iam = client("iam", "us-east-1")
+    if kind == "user":
+        iam.create_user(UserName="p")
+        put = lambda name, doc: iam.put_user_policy(UserName="p", PolicyName=name, PolicyDocument=doc)  # noqa: E731
+    else:
+        iam.create_role(RoleName="p", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+        put = lambda name, doc: iam.put_role_policy(RoleName="p", PolicyName=name, PolicyDocument=doc)  # noqa: E731
+    put("first", _policy(limit - 200))
+    put("second", _policy(200))  # exactly the total: allowed
+    put("second", _policy(150))  # replacing a policy counts its new size only
+
+    with pytest.raises(ClientError) as err:
+        put("third", _policy(100))
+
+    assert err.value.response["Error"]["Code"] == "LimitExceeded"
+    assert str(limit) in err.value.response["Error"]["Message"]
+    listed = iam.list_user_policies(UserName="p") if kind == "user" else iam.list_role_policies(RoleName="p")
+    assert sorted(listed["PolicyNames"]) == ["first", "second"]

@@ -9,6 +9,7 @@ import pytest
 from responder.adapters.aws import client
 from responder.adapters.iam import IamGateway
 from responder.domain import iam as dom
+from responder.domain.errors import ContainmentError
 from responder.models.common import ResourceType
 from responder.models.incident import RestoreOptions
 from tests.support import kinds as k
@@ -148,3 +149,52 @@ def test_role_sessions_revoked_and_deny_all_when_asked(aws):
     assert k.verify_restored(inc) == []
     k.restore(inc, FULL)
     assert dom.capture_role(IamGateway(iam), "app-role") == before
+
+
+def _filler_policy(characters: int) -> str:
+    """A valid inline policy of `characters` non-whitespace characters (padded in the Sid)."""
+    statement = {"Sid": "", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}
+    base = {"Version": "2012-10-17", "Statement": [statement]}
+    statement["Sid"] = "F" * (characters - len(json.dumps(base, separators=(",", ":"))))
+    return json.dumps(base, separators=(",", ":"))
+
+
+def test_role_at_its_inline_policy_size_fails_closed_naming_the_role_and_the_limit(aws):
+    """IAM refuses the session revocation (an inline policy) when the role's inline policies would pass
+    10,240 characters. The deny-all is still attached, the step fails with the role and the limit
+    named, and what was applied is recorded, so restore removes it."""
+    iam = client("iam")
+    k.create_deny_all_policy(iam)
+    iam.create_role(RoleName="full", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    iam.put_role_policy(RoleName="full", PolicyName="big", PolicyDocument=_filler_policy(10_100))
+    inc = k.plan_and_record(
+        k.incident(ResourceType.IAM_ROLE, "full"), k.decision(iam_role={"revoke_sessions": True, "deny_all": True})
+    )
+
+    with pytest.raises(ContainmentError) as err:
+        k.contain(inc)
+
+    message = str(err.value)
+    assert "role full" in message and "10,240" in message and dom.REVOKE_SESSIONS in message
+    assert [a.action for a in inc.actions if a.status.value == "applied"] == ["attach_deny_all"]
+    assert iam.list_role_policies(RoleName="full")["PolicyNames"] == ["big"]
+    k.restore(inc, FULL)
+    assert k.verify_restored(inc, FULL) == []
+    assert iam.list_attached_role_policies(RoleName="full")["AttachedPolicies"] == []
+
+
+def test_user_at_its_inline_policy_size_fails_closed_after_the_other_steps(aws):
+    iam = client("iam")
+    k.create_deny_all_policy(iam)
+    key = _user(iam, "erin", ["Active"])[0]
+    iam.put_user_policy(UserName="erin", PolicyName="big", PolicyDocument=_filler_policy(2_000))
+    inc = k.plan_and_record(k.incident(ResourceType.IAM_USER, "erin", access_key=key), k.decision())
+
+    with pytest.raises(ContainmentError, match=r"user erin.*2,048"):
+        k.contain(inc)
+
+    applied = [a.action for a in inc.actions if a.status.value == "applied"]
+    assert applied == ["attach_deny_all", "deactivate_key"]
+    assert iam.list_access_keys(UserName="erin")["AccessKeyMetadata"][0]["Status"] == "Inactive"
+    k.restore(inc, FULL)
+    assert k.verify_restored(inc, FULL) == []

@@ -202,15 +202,15 @@ def test_waf_retries_optimistic_lock_failures(aws, monkeypatch):
     wafv2, s3 = client("wafv2", "us-east-1"), client("s3", "us-east-1")
     arn = _ip_set(wafv2, [])
     inc = _bucket_incident_with_waf(s3, arn, "198.51.100.23")
-    real = WafGateway.get
+    real = WafGateway._read
     calls = {"n": 0}
 
     def stale_then_fresh(self, ref):
-        addresses, version, token = real(self, ref)
+        ip_set, token = real(self, ref)
         calls["n"] += 1
-        return addresses, version, ("stale-token" if calls["n"] == 1 else token)
+        return ip_set, ("stale-token" if calls["n"] == 1 else token)
 
-    monkeypatch.setattr(WafGateway, "get", stale_then_fresh)
+    monkeypatch.setattr(WafGateway, "_read", stale_then_fresh)
     k.contain(inc)
     assert calls["n"] >= 2
     assert _addresses(wafv2, arn) == ["198.51.100.23/32"]

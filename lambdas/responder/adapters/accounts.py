@@ -9,6 +9,7 @@ account, before any call that could change something.
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ from responder.models.resource import role_arn
 
 SESSION_SECONDS = 900
 RENEW_BEFORE_SECONDS = 300
+
+
+def _own_region() -> str | None:
+    """The region the function runs in (Lambda sets AWS_REGION); None falls back to the SDK's default."""
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
 
 
 class MemberAccessError(RuntimeError):
@@ -72,7 +78,9 @@ class AccountClients:
                     f"deploy the MemberRoleStack there and set memberExternalId"
                 )
             try:
-                creds = client("sts", region).assume_role(
+                # STS in the function's own region (its regional endpoint), never the resource's: a
+                # resource in an opt-in region the responder's account has not enabled would fail.
+                creds = client("sts", _own_region()).assume_role(
                     RoleArn=role,
                     RoleSessionName=self.session_name[:64],
                     ExternalId=self.external_id,

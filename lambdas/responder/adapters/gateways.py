@@ -6,7 +6,7 @@ from responder.adapters.accounts import AccountClients
 from responder.adapters.ec2 import Ec2Gateway
 from responder.adapters.iam import IamGateway
 from responder.adapters.s3 import S3Gateway
-from responder.adapters.waf import WafGateway
+from responder.adapters.waf import IpSetRef, WafGateway
 from responder.models.incident import Incident
 
 
@@ -28,8 +28,11 @@ class AwsGateways:
     def s3(self, incident: Incident) -> S3Gateway:
         return S3Gateway(self._client("s3", incident))
 
-    def waf(self, incident: Incident, region: str) -> WafGateway:
-        return WafGateway(self._client("wafv2", incident, region))
+    def waf(self, ip_set_arn: str) -> WafGateway:
+        """Clients for the IP set's own account and region (read from its ARN): a set in the security
+        account serves incidents in every member account."""
+        ref = IpSetRef.parse(ip_set_arn)
+        return WafGateway(self.accounts.client("wafv2", ref.account, ref.region))
 
     def account_alias(self, incident: Incident) -> str | None:
         return self.accounts.account_alias(incident.resource.account, incident.resource.region)

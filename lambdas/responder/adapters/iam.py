@@ -19,6 +19,15 @@ class PolicyLimitExceeded(RuntimeError):
     """The principal already has as many managed policies attached as IAM allows."""
 
 
+# The total size of a principal's inline policies, in characters not counting whitespace.
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+INLINE_POLICY_CHARACTERS: dict[Principal, int] = {"user": 2048, "role": 10240}
+
+
+class InlinePolicyLimitExceeded(RuntimeError):
+    """IAM refused an inline policy: the principal's inline policies would pass their total size."""
+
+
 class IamGateway:
     def __init__(self, iam: Any) -> None:
         self.iam = iam
@@ -94,10 +103,19 @@ class IamGateway:
             self._call("detach_role_policy", RoleName=name, PolicyArn=policy_arn)
 
     def put_inline(self, kind: Principal, name: str, policy_name: str, document: str) -> None:
-        if kind == "user":
-            self._call("put_user_policy", UserName=name, PolicyName=policy_name, PolicyDocument=document)
-        else:
-            self._call("put_role_policy", RoleName=name, PolicyName=policy_name, PolicyDocument=document)
+        try:
+            if kind == "user":
+                self._call("put_user_policy", UserName=name, PolicyName=policy_name, PolicyDocument=document)
+            else:
+                self._call("put_role_policy", RoleName=name, PolicyName=policy_name, PolicyDocument=document)
+        except ClientError as exc:
+            if error_code(exc) == "LimitExceeded":
+                raise InlinePolicyLimitExceeded(
+                    f"IAM refused inline policy {policy_name} on {kind} {name}: the {kind}'s inline policies "
+                    f"would total more than {INLINE_POLICY_CHARACTERS[kind]:,} characters "
+                    f"(LimitExceeded: {exc.response.get('Error', {}).get('Message', '')})"
+                ) from exc
+            raise
 
     def delete_inline(self, kind: Principal, name: str, policy_name: str) -> None:
         if kind == "user":

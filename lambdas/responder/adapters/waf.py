@@ -22,6 +22,7 @@ class IpSetRef:
     scope: str  # REGIONAL or CLOUDFRONT
     name: str
     id: str
+    account: str = ""  # the account that owns the set: its clients are that account's, not the resource's
 
     @classmethod
     def parse(cls, arn: str) -> IpSetRef:
@@ -32,28 +33,39 @@ class IpSetRef:
         scope, kind, name, set_id = parts[5].split("/", 3)
         if kind != "ipset":
             raise ValueError(f"{arn} is not a WAFv2 IP set ARN")
-        return cls(arn, parts[3], "CLOUDFRONT" if scope == "global" else "REGIONAL", name, set_id)
+        return cls(arn, parts[3], "CLOUDFRONT" if scope == "global" else "REGIONAL", name, set_id, parts[4])
 
 
 class WafGateway:
     def __init__(self, wafv2: Any) -> None:
         self.wafv2 = wafv2
 
+    def _read(self, ref: IpSetRef) -> tuple[dict[str, Any], str]:
+        resp = self.wafv2.get_ip_set(Name=ref.name, Scope=ref.scope, Id=ref.id)
+        return resp["IPSet"], str(resp["LockToken"])
+
     def get(self, ref: IpSetRef) -> tuple[list[str], str, str]:
         """(addresses, IP version, lock token)."""
-        resp = self.wafv2.get_ip_set(Name=ref.name, Scope=ref.scope, Id=ref.id)
-        ip_set = resp["IPSet"]
-        return list(ip_set.get("Addresses", [])), str(ip_set.get("IPAddressVersion", "IPV4")), str(resp["LockToken"])
+        ip_set, token = self._read(ref)
+        return list(ip_set.get("Addresses", [])), str(ip_set.get("IPAddressVersion", "IPV4")), token
 
     def change(self, ref: IpSetRef, edit: Callable[[list[str]], list[str] | None]) -> bool:
-        """Apply `edit` to the set's addresses (None means nothing to change). Retries on lock conflicts."""
+        """Apply `edit` to the set's addresses (None means nothing to change). Retries on lock conflicts.
+
+        UpdateIPSet replaces every mutable field, the description included: the one read with the lock
+        token is sent back, or the update would clear it.
+        https://docs.aws.amazon.com/waf/latest/APIReference/API_UpdateIPSet.html
+        """
         for attempt in range(MAX_LOCK_RETRIES):
-            addresses, _, token = self.get(ref)
-            wanted = edit(list(addresses))
+            ip_set, token = self._read(ref)
+            wanted = edit(list(ip_set.get("Addresses", [])))
             if wanted is None:
                 return False
+            kept = {"Description": ip_set["Description"]} if ip_set.get("Description") else {}
             try:
-                self.wafv2.update_ip_set(Name=ref.name, Scope=ref.scope, Id=ref.id, Addresses=wanted, LockToken=token)
+                self.wafv2.update_ip_set(
+                    Name=ref.name, Scope=ref.scope, Id=ref.id, Addresses=wanted, LockToken=token, **kept
+                )
                 return True
             except ClientError as exc:
                 if error_code(exc) != "WAFOptimisticLockException" or attempt == MAX_LOCK_RETRIES - 1:

@@ -12,9 +12,11 @@ ever blocks sessions issued before containment.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 
-from responder.adapters.iam import IamGateway, PolicyLimitExceeded, Principal
+from responder.adapters.iam import IamGateway, InlinePolicyLimitExceeded, PolicyLimitExceeded, Principal
+from responder.domain.errors import ContainmentError
 from responder.domain.recorder import KEEP_OPERATOR_CHANGE, Recorder, kept_attributes
 from responder.models.incident import (
     AccessKeyState,
@@ -136,6 +138,25 @@ def _revoke(gw: IamGateway, kind: Principal, name: str, rec: Recorder) -> None:
     rec.applied("revoke_sessions", name, issued_before=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
+class _Refusals:
+    """Inline policies IAM refused for size: the other steps still run (a refused session revocation
+    must not leave the deny-all or the key deactivation undone), then the step fails with every refusal
+    named. Whatever was applied is in the recorder, so restore finds it."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def run(self, step: Callable[[], None]) -> None:
+        try:
+            step()
+        except InlinePolicyLimitExceeded as exc:
+            self.messages.append(str(exc))
+
+    def raise_any(self) -> None:
+        if self.messages:
+            raise ContainmentError("; ".join(self.messages) + ". The other containment steps were applied.")
+
+
 def contain_user(
     gw: IamGateway,
     incident: Incident,
@@ -147,8 +168,9 @@ def contain_user(
     pre = incident.pre_state
     assert isinstance(pre, IamUserPreState)
     user = pre.user_name
+    refusals = _Refusals()
     if options.deny_all:
-        _deny_all(gw, "user", user, deny_all_arn, rec)
+        refusals.run(lambda: _deny_all(gw, "user", user, deny_all_arn, rec))
     current = dict(gw.access_keys(user))
     for key in keys_to_deactivate(pre, finding_keys, options):
         if current.get(key) == "Active":
@@ -157,7 +179,8 @@ def contain_user(
         else:
             rec.skipped("deactivate_key", key, status=current.get(key, "missing"))
     if options.revoke_sessions:
-        _revoke(gw, "user", user, rec)
+        refusals.run(lambda: _revoke(gw, "user", user, rec))
+    refusals.raise_any()
 
 
 def verify_user(
@@ -333,10 +356,12 @@ def plan_role(gw: IamGateway, role: str, options: IamRoleOptions) -> Plan:
 def contain_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, deny_all_arn: str, rec: Recorder) -> None:
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
+    refusals = _Refusals()
     if options.revoke_sessions:
-        _revoke(gw, "role", pre.role_name, rec)
+        refusals.run(lambda: _revoke(gw, "role", pre.role_name, rec))
     if options.deny_all:
-        _deny_all(gw, "role", pre.role_name, deny_all_arn, rec)
+        refusals.run(lambda: _deny_all(gw, "role", pre.role_name, deny_all_arn, rec))
+    refusals.raise_any()
 
 
 def verify_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, deny_all_arn: str) -> list[str]:

@@ -27,7 +27,7 @@ class Gateways(Protocol):
     def ec2(self, incident: Incident) -> Ec2Gateway: ...
     def iam(self, incident: Incident) -> IamGateway: ...
     def s3(self, incident: Incident) -> S3Gateway: ...
-    def waf(self, incident: Incident, region: str) -> WafGateway: ...
+    def waf(self, ip_set_arn: str) -> WafGateway: ...
     def account_alias(self, incident: Incident) -> str | None: ...
 
 
@@ -62,9 +62,9 @@ def _exempt(incident: Incident, decision: Decision, settings: Settings) -> list[
 
 
 def _waf_gateway(gws: Gateways, incident: Incident) -> WafGateway:
-    """Clients for the region of the incident's WAF IP set (it may differ from the resource's)."""
+    """Clients for the account and region of the incident's WAF IP set (either may differ from the resource's)."""
     assert incident.waf is not None
-    return gws.waf(incident, IpSetRef.parse(incident.waf.ip_set_arn).region)
+    return gws.waf(incident.waf.ip_set_arn)
 
 
 def plan(gws: Gateways, incident: Incident, decision: Decision, settings: Settings) -> Plan:
@@ -105,8 +105,7 @@ def plan(gws: Gateways, incident: Incident, decision: Decision, settings: Settin
         raise UnsupportedResource(f"no containment for resource type {kind.value}")
     remote = next((f.remote_ip for f in incident.findings.values() if f.remote_ip), None)
     if acts.waf_ip_set_arn and remote:
-        region = IpSetRef.parse(acts.waf_ip_set_arn).region
-        change, why = waf.plan(gws.waf(incident, region), acts.waf_ip_set_arn, remote)
+        change, why = waf.plan(gws.waf(acts.waf_ip_set_arn), acts.waf_ip_set_arn, remote)
         if change is not None:
             result.waf = change
             result.actions.append(
