@@ -229,3 +229,30 @@ def test_bucket_level_s3_findings_target_every_bucket_they_name():
 def test_a_data_event_s3_finding_on_one_bucket_has_no_further_targets():
     (finding,) = findings_of(parse_event(samples.s3_finding("Exfiltration:S3/AnomalousBehavior", bucket="data")))
     assert finding.target is not None and finding.target.id == "data" and finding.extra_targets == []
+
+
+def test_a_v2_exposure_finding_is_posture_and_contains_nothing():
+    """The shape of Security Hub's exposure findings: a `Detection Finding` whose analytic is `Exposure`,
+    from Security Hub itself (Security Hub User Guide, "Sample exposure finding")."""
+    event = _v2()
+    finding = event["detail"]["findings"][0]
+    finding.update(
+        {
+            "class_name": "Detection Finding",
+            "finding_info": {
+                "uid": "arn:aws:securityhub:us-east-1:123456789012:exposure/lambda/1",
+                "title": "Potential Remote Execution: Lambda function has software vulnerabilities",
+                "types": ["Potential Remote Execution"],
+                "analytic": {"name": "Exposure", "type": "Rule", "type_id": 1, "uid": "0.0.1"},
+            },
+            "metadata": {"product": {"uid": "arn:aws:securityhub:us-east-1::productv2/aws/securityhub"}},
+            "resources": [
+                {"type": "AWS::Lambda::Function", "uid": "arn:aws:lambda:us-east-1:123456789012:function:app"}
+            ],
+            "severity_id": 4,
+        }
+    )
+    finding.pop("actor", None)
+    (found,) = findings_of(parse_event(event))
+    assert found.trusted and found.finding_class == "posture"
+    assert found.target is None and "unsupported" in found.no_target

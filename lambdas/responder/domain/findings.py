@@ -327,8 +327,10 @@ OCSF_RESOURCE_TYPES = {
 }
 
 
+# OCSF classes that say the finding's class outright. A `Detection Finding` does not: Security Hub's
+# exposure findings are detection findings too (Security Hub User Guide, "Sample exposure finding"), so
+# the product decides there, as for ASFF.
 OCSF_CLASSES: dict[str, FindingClass] = {
-    "detection finding": "threat",
     "compliance finding": "posture",
     "vulnerability finding": "vulnerability",
 }
@@ -373,8 +375,9 @@ def from_ocsf(finding: OcsfFinding) -> Finding:
     normalized = from_asff(asff)
     severity = OCSF_SEVERITY.get(finding.severity_id or -1, normalized.severity)
     source: Source = "securityhub_v2"
-    # OCSF's class says it outright (Security Hub User Guide, "OCSF findings in Security Hub").
     finding_class = OCSF_CLASSES.get((finding.class_name or "").lower(), normalized.finding_class)
+    if info.analytic is not None and (info.analytic.name or "").lower() == "exposure":
+        finding_class = "posture"
     ref = SecurityHubV2Ref(
         cloud_account_uid=finding.cloud.account.uid,
         finding_info_uid=info.uid,

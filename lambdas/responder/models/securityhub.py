@@ -125,8 +125,13 @@ class OcsfMetadata(_Ocsf):
     uid: str | None = None
 
 
+class OcsfAnalytic(_Ocsf):
+    name: str | None = Field(default=None, max_length=256)
+
+
 class OcsfFindingInfo(_Ocsf):
     uid: str = Field(min_length=1, max_length=512)
+    analytic: OcsfAnalytic | None = None
     title: str = Field(default="", max_length=1024)
     types: list[str] = Field(default_factory=list)
     first_seen_time_dt: str | int | None = None
