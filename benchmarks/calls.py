@@ -60,8 +60,9 @@ def measure() -> list[dict[str, Any]]:
         iam.create_role(RoleName="bench-role", AssumeRolePolicyDocument="{}")
         cases.append(("iam_role", ResourceType.IAM_ROLE, "bench-role", 2, ""))
         s3.create_bucket(Bucket="bench-bucket")
-        # Minimum: read and write policy, Block Public Access and ownership controls (6).
-        cases.append(("s3_bucket", ResourceType.S3_BUCKET, "bench-bucket", 6, ""))
+        # Minimum: read and write policy, Block Public Access and ownership controls (6), and read the ACL
+        # (S3 refuses BucketOwnerEnforced while it grants outside the owner; this one is owner-only) (7).
+        cases.append(("s3_bucket", ResourceType.S3_BUCKET, "bench-bucket", 7, ""))
 
         for label, kind, ident, minimum, extra in cases:
             inc = k.incident(kind, ident, access_key=extra if kind is ResourceType.IAM_USER else None)

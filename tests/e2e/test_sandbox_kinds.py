@@ -56,8 +56,16 @@ def test_iam_user_finding_with_approval_then_restore(sandbox, tmp_path):
 
 
 def test_s3_finding_with_approval_then_restore(sandbox, tmp_path):
+    """A public bucket (a public Allow statement and an AllUsers ACL grant), under the sandbox's strict S3
+    rules: contained, and restored exactly."""
     s3 = sandbox.client("s3")
-    s3.create_bucket(Bucket="finance-reports")
+    s3.create_bucket(Bucket="finance-reports", ACL="public-read")
+    public = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Sid": "PublicRead", "Effect": "Allow", "Principal": "*",
+                                                 "Action": "s3:GetObject", "Resource": "arn:aws:s3:::finance-reports/*"}]}
+    )  # fmt: skip
+    s3.put_bucket_policy(Bucket="finance-reports", Policy=public)
+    grants = s3.get_bucket_acl(Bucket="finance-reports")["Grants"]
     _send_sample(sandbox, tmp_path, "Exfiltration:S3/AnomalousBehavior", "finance-reports")
 
     email = sandbox.wait_email("[APPROVAL NEEDED] Exfiltration:S3/AnomalousBehavior on finance-reports")
@@ -65,11 +73,17 @@ def test_s3_finding_with_approval_then_restore(sandbox, tmp_path):
     contained = sandbox.wait_incident(lambda i: i["resource"]["id"] == "finance-reports" and i["status"] == "CONTAINED")
     assert "ResponderContainmentDenyAll" in s3.get_bucket_policy(Bucket="finance-reports")["Policy"]
     assert all(s3.get_public_access_block(Bucket="finance-reports")["PublicAccessBlockConfiguration"].values())
+    assert [g["Grantee"].get("URI") for g in s3.get_bucket_acl(Bucket="finance-reports")["Grants"]] == [None]
+    ownership = s3.get_bucket_ownership_controls(Bucket="finance-reports")["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
 
     restored = json.loads(sandbox.cli("restore", contained["incident_id"], "--wait", "--json").stdout)
     assert restored["status"] == "RESTORED"
-    with pytest.raises(s3.exceptions.ClientError):
-        s3.get_bucket_policy(Bucket="finance-reports")
+    assert s3.get_bucket_policy(Bucket="finance-reports")["Policy"] == public
+    assert s3.get_bucket_acl(Bucket="finance-reports")["Grants"] == grants
+    for read in (s3.get_public_access_block, s3.get_bucket_ownership_controls):
+        with pytest.raises(s3.exceptions.ClientError):
+            read(Bucket="finance-reports")
 
 
 def test_prefs_cli_against_the_deployed_table(sandbox, tmp_path):
