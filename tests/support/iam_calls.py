@@ -402,7 +402,9 @@ for _op in ("SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"):
     TABLE[("stepfunctions", _op)] = _callback_builder(_op)
 
 
-@_entry("securityhub", "BatchUpdateFindings")
+# BatchUpdateFindingsV2 takes the same IAM action as BatchUpdateFindings (API reference,
+# https://docs.aws.amazon.com/securityhub/1.0/APIReference/API_BatchUpdateFindingsV2.html).
+@_entry("securityhub", "BatchUpdateFindings", "BatchUpdateFindingsV2")
 def _write_back(target: Target, params: Mapping[str, Any], state: State) -> list[Request]:
     return [
         Request(

@@ -290,6 +290,7 @@ READS = [
     ("s3", "GetPublicAccessBlock", {"Bucket": "data"}),
     ("s3", "GetBucketOwnershipControls", {"Bucket": "data"}),
     ("s3", "GetBucketTagging", {"Bucket": "data"}),
+    ("s3", "GetBucketAcl", {"Bucket": "data"}),
     ("wafv2", "GetIPSet", IPSET),
 ]
 
@@ -307,6 +308,7 @@ def _writes(account: str, containing: bool) -> list[tuple[str, str, dict]]:
             ("s3", "PutBucketPolicy", {"Bucket": "data", "Policy": doc}),
             ("s3", "PutPublicAccessBlock", {"Bucket": "data", "PublicAccessBlockConfiguration": {}}),
             ("s3", "PutBucketOwnershipControls", {"Bucket": "data", "OwnershipControls": {"Rules": []}}),
+            ("s3", "PutBucketAcl", {"Bucket": "data", "ACL": "private"}),
             ("wafv2", "UpdateIPSet", {**IPSET, "Addresses": ["198.51.100.7/32"], "LockToken": "t"}),
         ]
     return [
@@ -321,6 +323,7 @@ def _writes(account: str, containing: bool) -> list[tuple[str, str, dict]]:
         ("s3", "DeletePublicAccessBlock", {"Bucket": "data"}),
         ("s3", "PutBucketOwnershipControls", {"Bucket": "data", "OwnershipControls": {"Rules": []}}),
         ("s3", "DeleteBucketOwnershipControls", {"Bucket": "data"}),
+        ("s3", "PutBucketAcl", {"Bucket": "data", "AccessControlPolicy": {"Grants": [], "Owner": {"ID": "o"}}}),
         ("wafv2", "UpdateIPSet", {**IPSET, "Addresses": [], "LockToken": "t"}),
     ]
 
