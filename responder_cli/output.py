@@ -49,6 +49,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
         "approval": doc["approval"],
         "skip_reason": incident.skip_reason,
         "error": incident.error,
+        "notification_error": incident.notification_error,
         "restore_report": incident.restore_report,
         "delivery_count": incident.delivery_count,
         "created_at": doc["created_at"],

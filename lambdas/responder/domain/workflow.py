@@ -23,6 +23,7 @@ from responder.models.common import ResourceType
 from responder.models.incident import (
     CLOSED_STATUSES,
     RESTORABLE_STATUSES,
+    SETTLED_STATUSES,
     ApprovalRecord,
     Incident,
     Plan,
@@ -233,6 +234,12 @@ def finalize(
                 inc.approval.via = "timeout"
             inc.status = Status.EXPIRED
             inc.log("expired", "no decision before the approval timeout")
+        elif inc.status in SETTLED_STATUSES:
+            # The outcome was settled (containment verified, or the incident closed) before the failure:
+            # what failed is the step after it, the notification. A CONTAINED resource stays CONTAINED
+            # (and restorable); the failure is recorded beside it.
+            inc.notification_error = error or "unknown error"
+            inc.log("notification_failed", inc.notification_error)
         else:
             inc.status = Status.FAILED
             inc.error = error or "unknown error"

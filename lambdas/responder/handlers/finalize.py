@@ -50,7 +50,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome: Literal["FAILED", "EXPIRED"] = event["outcome"]
     incident_keys(incident_id)
     error = error_text(event.get("error")) if outcome == "FAILED" else None
-    finalize(STORE, incident_id, outcome, error)
+    finalized = finalize(STORE, incident_id, outcome, error)
+    if outcome == "FAILED" and finalized.status.value != "FAILED":
+        # Only the notification after a settled outcome failed: the incident keeps its status, the failure
+        # is recorded on it and counted, and the execution still ends failed (its alarm is how the team
+        # learns that nobody was told). One more attempt to send the outcome.
+        count("NotificationFailed")
+        logger.error("notification failed", extra={"status": finalized.status.value, "error": error})
+        WRITE_BACK(notify(STORE, NOTIFIER, incident_id))
+        return {"incident_id": incident_id, "status": finalized.status.value, "notification_failed": True}
     WRITE_BACK(notify(STORE, NOTIFIER, incident_id))
     count("IncidentsFailed" if outcome == "FAILED" else "IncidentsExpired")
     count_status(outcome)

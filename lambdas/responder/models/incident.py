@@ -34,6 +34,9 @@ CLOSED_STATUSES = frozenset(
     {Status.REJECTED, Status.EXPIRED, Status.NOTIFIED, Status.IGNORED, Status.SKIPPED, Status.RESTORED}
 )
 RESTORABLE_STATUSES = frozenset({Status.CONTAINED, Status.FAILED})
+# An incident in one of these has its outcome settled: a later failure in the same execution (the
+# notification) is recorded beside it and never replaces it.
+SETTLED_STATUSES = CLOSED_STATUSES | {Status.CONTAINED}
 
 
 class _Model(BaseModel):
@@ -294,6 +297,7 @@ class Incident(_Model):
     approval: ApprovalRecord | None = None
     skip_reason: str | None = None
     error: str | None = None
+    notification_error: str | None = None  # the outcome was settled, but its email could not be sent
     restore_report: list[str] = Field(default_factory=list)
     account_alias: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
