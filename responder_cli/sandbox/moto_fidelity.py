@@ -140,9 +140,7 @@ def _iam_inline_policy_sizes() -> None:
             others = sum(size(doc) for pname, doc in principal.policies.items() if pname != policy_name)
             limit = INLINE_POLICY_CHARACTERS[kind]
             if others + size(policy_json) > limit:
-                raise LimitExceededException(
-                    f"Maximum policy size of {limit} bytes exceeded for {kind.lower()} {name}"
-                )
+                raise LimitExceededException(f"Maximum policy size of {limit} bytes exceeded for {kind.lower()} {name}")
             original(self, name, policy_name, policy_json)
 
         setattr(IAMBackend, method, put)
