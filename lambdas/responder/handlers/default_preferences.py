@@ -38,17 +38,5 @@ def apply(event: dict[str, Any]) -> dict[str, str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
-    response: dict[str, Any] = {
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        "PhysicalResourceId": event.get("PhysicalResourceId") or f"{ENV.preferences_table}-defaults",
-    }
-    try:
-        data = apply(event)
-        response.update(Status="SUCCESS", Data=data)
-        logger.info("default preferences", extra={"request": event["RequestType"], **data})
-    except Exception as exc:  # CloudFormation must always get an answer, or it waits for an hour
-        response.update(Status="FAILED", Reason=f"{type(exc).__name__}: {exc}"[:3000])
-        logger.exception("default preferences failed")
-    cfn.send_response(event["ResponseURL"], response)
+    physical = event.get("PhysicalResourceId") or f"{ENV.preferences_table}-defaults"
+    cfn.answer(event, physical, lambda: (None, apply(event)), logger, "default preferences")

@@ -85,19 +85,7 @@ def apply(hub: Any, event: dict[str, Any]) -> tuple[str, dict[str, str]]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> None:
-    response: dict[str, Any] = {
-        "StackId": event["StackId"],
-        "RequestId": event["RequestId"],
-        "LogicalResourceId": event["LogicalResourceId"],
-        # What CloudFormation gets back if the request fails before an action exists: not an ARN, so
-        # the Delete of a rollback deletes nothing.
-        "PhysicalResourceId": event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-not-created",
-    }
-    try:
-        physical, data = apply(client("securityhub"), event)
-        response.update(Status="SUCCESS", PhysicalResourceId=physical, Data=data)
-        logger.info("security hub custom action", extra={"request": event["RequestType"], "arn": physical})
-    except Exception as exc:  # CloudFormation must always get an answer, or it waits for an hour
-        response.update(Status="FAILED", Reason=f"{type(exc).__name__}: {exc}"[:3000])
-        logger.exception("security hub custom action failed")
-    cfn.send_response(event["ResponseURL"], response)
+    # What CloudFormation gets back if the request fails before an action exists: not an ARN, so the Delete
+    # of a rollback deletes nothing.
+    physical = event.get("PhysicalResourceId") or f"{event['LogicalResourceId']}-not-created"
+    cfn.answer(event, physical, lambda: apply(client("securityhub"), event), logger, "security hub custom action")
