@@ -56,8 +56,8 @@ def test_iam_user_finding_with_approval_then_restore(sandbox, tmp_path):
 
 
 def test_s3_finding_with_approval_then_restore(sandbox, tmp_path):
-    """A public bucket (a public Allow statement and an AllUsers ACL grant), under the sandbox's strict S3
-    rules: contained, and restored exactly."""
+    """A public bucket (a public Allow statement and an AllUsers ACL grant) named by a bucket-level finding,
+    under the sandbox's strict S3 rules: contained, and restored exactly."""
     s3 = sandbox.client("s3")
     s3.create_bucket(Bucket="finance-reports", ACL="public-read")
     public = json.dumps(
@@ -66,9 +66,15 @@ def test_s3_finding_with_approval_then_restore(sandbox, tmp_path):
     )  # fmt: skip
     s3.put_bucket_policy(Bucket="finance-reports", Policy=public)
     grants = s3.get_bucket_acl(Bucket="finance-reports")["Grants"]
-    _send_sample(sandbox, tmp_path, "Exfiltration:S3/AnomalousBehavior", "finance-reports")
+    # A bucket-level finding, as GuardDuty sends it from CloudTrail management events: the resource is the
+    # actor's access key, the bucket is in s3BucketDetails.
+    sample = json.loads(
+        sandbox.cli("findings", "sample", "Policy:S3/BucketPublicAccessGranted", "--resource", "finance-reports").stdout
+    )
+    assert sample["detail"]["resource"]["resourceType"] == "AccessKey"
+    _send_sample(sandbox, tmp_path, "Policy:S3/BucketPublicAccessGranted", "finance-reports")
 
-    email = sandbox.wait_email("[APPROVAL NEEDED] Exfiltration:S3/AnomalousBehavior on finance-reports")
+    email = sandbox.wait_email("[APPROVAL NEEDED] Policy:S3/BucketPublicAccessGranted on finance-reports")
     assert _approve(email["links"]["approve"], "Data Owner") == 200
     contained = sandbox.wait_incident(lambda i: i["resource"]["id"] == "finance-reports" and i["status"] == "CONTAINED")
     assert "ResponderContainmentDenyAll" in s3.get_bucket_policy(Bucket="finance-reports")["Policy"]
