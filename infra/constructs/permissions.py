@@ -18,7 +18,11 @@ IAM_READ = [
     "iam:ListUserTags",
     "iam:ListRoleTags",
     "iam:GetRole",
+    "iam:GetUserPolicy",
+    "iam:GetRolePolicy",
 ]
+# The deny-all managed policy's default version is read back before it is relied on (issue 13, item 7).
+IAM_POLICY_READ = ["iam:GetPolicy", "iam:GetPolicyVersion"]
 S3_READ = [
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
@@ -47,17 +51,20 @@ def grant_reads(fn: Grants, scope: Construct) -> None:
     """Read the configuration of the users, roles, buckets and IP sets findings name."""
     stack = Stack.of(scope)
     fn.allow(IAM_READ, [_iam_arn(scope, "user/*"), _iam_arn(scope, "role/*")])
+    fn.allow(IAM_POLICY_READ, [_iam_arn(scope, "policy/*")])
     fn.allow(S3_READ, [f"arn:{stack.partition}:s3:::*"])
     fn.allow(["wafv2:GetIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"])
     fn.acknowledge_resources(
         [
             "arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*",
             "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
+            "arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*",
             "arn:<AWS::Partition>:s3:::*",
             "arn:<AWS::Partition>:wafv2:*:<AWS::AccountId>:*/ipset/*/*",
         ],
         "The users, roles, buckets and WAF IP sets are named by findings and preferences at run time; "
-        "these statements only read their configuration.",
+        "these statements only read their configuration. The deny-all policy's name is per stack and per "
+        "member account, so its default version is read under policy/*.",
     )
 
 

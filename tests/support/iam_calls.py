@@ -279,8 +279,13 @@ for _op, _kind in {
     "PutRolePolicy": "role",
     "DeleteRolePolicy": "role",
     "GetRole": "role",
+    "GetUserPolicy": "user",
+    "GetRolePolicy": "role",
 }.items():
     TABLE[("iam", _op)] = _iam_builder(_op, _kind)
+# GetPolicy and GetPolicyVersion authorize on the managed policy itself (resource type `policy`).
+_simple("iam", "iam", "GetPolicy", lambda t, p: p["PolicyArn"])
+_simple("iam", "iam", "GetPolicyVersion", lambda t, p: p["PolicyArn"])
 _simple("iam", "iam", "ListAccountAliases", lambda t, p: "*")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
+from urllib.parse import unquote
 
 from botocore.exceptions import ClientError
 
@@ -85,6 +87,30 @@ class IamGateway:
                 return sorted(names)
             marker = {"Marker": resp["Marker"]}
 
+    def inline_document(self, kind: Principal, name: str, policy_name: str) -> dict[str, Any] | None:
+        """The parsed document of one inline policy, None when the principal has no policy of that name."""
+        try:
+            if kind == "user":
+                resp = self.iam.get_user_policy(UserName=name, PolicyName=policy_name)
+            else:
+                resp = self.iam.get_role_policy(RoleName=name, PolicyName=policy_name)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        return _document(resp["PolicyDocument"])
+
+    def managed_default_document(self, policy_arn: str) -> tuple[str, dict[str, Any]] | None:
+        """The default version's ID and parsed document of a managed policy, None when it does not exist."""
+        try:
+            version = self.iam.get_policy(PolicyArn=policy_arn)["Policy"]["DefaultVersionId"]
+            resp = self.iam.get_policy_version(PolicyArn=policy_arn, VersionId=version)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        return str(version), _document(resp["PolicyVersion"]["Document"])
+
     def attach(self, kind: Principal, name: str, policy_arn: str) -> None:
         try:
             if kind == "user":
@@ -122,3 +148,17 @@ class IamGateway:
             self._call("delete_user_policy", UserName=name, PolicyName=policy_name)
         else:
             self._call("delete_role_policy", RoleName=name, PolicyName=policy_name)
+
+
+def _document(raw: Any) -> dict[str, Any]:
+    """IAM returns documents URL-encoded; boto3 usually decodes them to a dict already."""
+    if isinstance(raw, dict):
+        return raw
+    text = str(raw)
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = json.loads(unquote(text))
+    if not isinstance(parsed, dict):
+        raise ValueError(f"policy document is not a JSON object: {text[:80]!r}")
+    return parsed

@@ -4,9 +4,26 @@ The responder's deny-all managed policy is attached; where a user already has as
 as IAM allows (LimitExceeded), an inline deny-all is put instead. Older sessions are revoked with an
 inline deny on `aws:TokenIssueTime` before the containment time. Keys are deactivated, never deleted.
 
+Decided by content, never by name: the owner of a principal (possibly the attacker) can write inline
+policies under the responder's reserved names too. So
+- a step counts as done only when the document read back equals what the responder writes;
+- a reserved name holding anything else is overwritten with the responder's document, and the foreign
+  document is recorded as evidence (in the action's detail, `replaced_foreign`, and on the timeline);
+- the session revocation is rewritten on every containment, to the later of the time already in the
+  responder's document and now: a stale revocation from an earlier incident never makes the step skip;
+- the deny-all managed policy is trusted only while its default version is exactly Deny * on *: when it
+  was altered (iam:CreatePolicyVersion), it is not attached, the inline deny-all is put instead and
+  verify fails naming the policy;
+- verify reads every document back (the inline documents, the managed policy's default version, the
+  revocation time) and fails on any difference.
+
 Restore detaches or removes exactly what was added. Keys are reactivated only when asked (AWS's advice
 on compromised keys is to leave them inactive), and the session revocation stays unless asked: it only
-ever blocks sessions issued before containment.
+ever blocks sessions issued before containment. A foreign document found under a reserved name (a
+decoy) is NOT put back: it may be an attacker's Allow *:*, and restoring it would hand the access back.
+Restore removes the responder's document under that name and reports the decoy; its original content
+stays in the incident's actions for whoever wants to put it back by hand. A stale revocation from an
+earlier incident that containment moved later stays, at the later time (restore may only delete).
 """
 
 from __future__ import annotations
@@ -14,6 +31,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from responder.adapters.iam import IamGateway, InlinePolicyLimitExceeded, PolicyLimitExceeded, Principal
 from responder.domain.errors import ContainmentError
@@ -58,6 +76,83 @@ def revoke_document(before: datetime) -> str:
                 }
             ],
         }
+    )
+
+
+STAMP = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _statements(doc: dict[str, Any]) -> list[Any]:
+    st = doc.get("Statement")
+    return st if isinstance(st, list) else [st]
+
+
+def _only(value: Any) -> Any:
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+def is_deny_all(doc: dict[str, Any]) -> bool:
+    """Exactly one statement, Deny of every action on every resource, with no condition."""
+    statements = _statements(doc)
+    if len(statements) != 1 or not isinstance(statements[0], dict):
+        return False
+    st = statements[0]
+    return (
+        set(st) <= {"Sid", "Effect", "Action", "Resource"}
+        and st.get("Effect") == "Deny"
+        and _only(st.get("Action")) == "*"
+        and _only(st.get("Resource")) == "*"
+    )
+
+
+def is_responder_deny_all(doc: dict[str, Any] | None) -> bool:
+    return doc is not None and doc == json.loads(deny_all_document())
+
+
+def revocation_time(doc: dict[str, Any] | None) -> datetime | None:
+    """The time in a document of exactly the responder's revocation shape, None for anything else."""
+    if doc is None:
+        return None
+    try:
+        stamp = _statements(doc)[0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+        when = datetime.strptime(str(stamp), STAMP).replace(tzinfo=UTC)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    return when if doc == json.loads(revoke_document(when)) else None
+
+
+def _decoy(rec: Recorder, kind: Principal, name: str, policy: str, foreign: dict[str, Any]) -> dict[str, str]:
+    rec.note(
+        "decoy_policy",
+        f"{kind} {name}: inline policy {policy} (a name the responder reserves) held a document the responder "
+        "did not write; it was overwritten and its content recorded",
+    )
+    return {"replaced_foreign": "true", "foreign_document": json.dumps(foreign, sort_keys=True)}
+
+
+def _decoys(incident: Incident) -> set[str]:
+    """The reserved names that held foreign documents before containment overwrote them."""
+    return {a.detail.get("policy", "") for a in incident.actions if a.detail.get("replaced_foreign") == "true"}
+
+
+def _contained_revocation(incident: Incident) -> datetime | None:
+    times = [
+        a.detail["issued_before"]
+        for a in incident.actions
+        if a.action == "revoke_sessions" and a.detail.get("issued_before")
+    ]
+    return datetime.strptime(max(times), STAMP).replace(tzinfo=UTC) if times else None
+
+
+def managed_deny_all_problem(gw: IamGateway, deny_all_arn: str) -> str | None:
+    """Why the deny-all managed policy cannot be trusted, None when its default version is Deny * on *
+    (or when it does not exist: nothing is attached then, the inline deny-all is put instead)."""
+    found = gw.managed_default_document(deny_all_arn)
+    if found is None or is_deny_all(found[1]):
+        return None
+    return (
+        f"the responder's deny-all managed policy {deny_all_arn} is NOT Deny * on * (default version {found[0]}): "
+        "it was altered; it is not relied on and the inline deny-all is used instead"
     )
 
 
@@ -118,24 +213,78 @@ def plan_user(gw: IamGateway, user: str, finding_keys: set[str], options: IamUse
 
 
 def _deny_all(gw: IamGateway, kind: Principal, name: str, deny_all_arn: str, rec: Recorder) -> None:
-    if deny_all_arn in gw.attached(kind, name) or DENY_ALL_INLINE in gw.inline(kind, name):
-        rec.skipped("attach_deny_all", name)
+    inline_doc = gw.inline_document(kind, name, DENY_ALL_INLINE)
+    if is_responder_deny_all(inline_doc):
+        rec.skipped("attach_deny_all", name, policy=DENY_ALL_INLINE)
         return
-    try:
-        gw.attach(kind, name, deny_all_arn)
-        rec.applied("attach_deny_all", name, policy=deny_all_arn)
-    except PolicyLimitExceeded:
-        gw.put_inline(kind, name, DENY_ALL_INLINE, deny_all_document())
-        rec.applied("put_inline_deny_all", name, policy=DENY_ALL_INLINE, reason="managed policy limit reached")
+    managed_problem = managed_deny_all_problem(gw, deny_all_arn)
+    if inline_doc is None and managed_problem is None:
+        if deny_all_arn in gw.attached(kind, name):
+            rec.skipped("attach_deny_all", name, policy=deny_all_arn)
+            return
+        try:
+            gw.attach(kind, name, deny_all_arn)
+            rec.applied("attach_deny_all", name, policy=deny_all_arn)
+            return
+        except PolicyLimitExceeded:
+            reason = "managed policy limit reached"
+    elif inline_doc is None:
+        reason = str(managed_problem)
+    else:
+        reason = "a foreign document held the responder's inline deny-all name"
+    evidence = {} if inline_doc is None else _decoy(rec, kind, name, DENY_ALL_INLINE, inline_doc)
+    gw.put_inline(kind, name, DENY_ALL_INLINE, deny_all_document())
+    rec.applied("put_inline_deny_all", name, policy=DENY_ALL_INLINE, reason=reason, **evidence)
 
 
 def _revoke(gw: IamGateway, kind: Principal, name: str, rec: Recorder) -> None:
-    if REVOKE_SESSIONS in gw.inline(kind, name):
-        rec.skipped("revoke_sessions", name)
+    """Revoke sessions issued before the later of now and the time already revoked by the responder."""
+    existing = gw.inline_document(kind, name, REVOKE_SESSIONS)
+    previous = revocation_time(existing)
+    now = datetime.now(UTC).replace(microsecond=0)
+    when = max(now, previous) if previous else now
+    stamp = when.strftime(STAMP)
+    if previous is not None and previous >= now:
+        rec.skipped("revoke_sessions", name, policy=REVOKE_SESSIONS, issued_before=stamp)
         return
-    now = datetime.now(UTC)
-    gw.put_inline(kind, name, REVOKE_SESSIONS, revoke_document(now))
-    rec.applied("revoke_sessions", name, issued_before=now.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    detail: dict[str, str] = {}
+    if previous is not None:
+        detail = {"previous_issued_before": previous.strftime(STAMP)}
+    elif existing is not None:
+        detail = _decoy(rec, kind, name, REVOKE_SESSIONS, existing)
+    gw.put_inline(kind, name, REVOKE_SESSIONS, revoke_document(when))
+    rec.applied("revoke_sessions", name, policy=REVOKE_SESSIONS, issued_before=stamp, **detail)
+
+
+def _deny_all_problems(gw: IamGateway, kind: Principal, name: str, deny_all_arn: str) -> list[str]:
+    problems: list[str] = []
+    inline_doc = gw.inline_document(kind, name, DENY_ALL_INLINE)
+    inline_ok = is_responder_deny_all(inline_doc)
+    if inline_doc is not None and not inline_ok:
+        problems.append(f"{kind} {name}: inline policy {DENY_ALL_INLINE} is not the responder's deny-all")
+    managed_problem = managed_deny_all_problem(gw, deny_all_arn)
+    if managed_problem:
+        problems.append(managed_problem)
+    managed_ok = managed_problem is None and deny_all_arn in gw.attached(kind, name)
+    if not inline_ok and not managed_ok:
+        problems.append(f"{kind} {name} has no deny-all policy")
+    return problems
+
+
+def _revocation_problems(gw: IamGateway, kind: Principal, name: str, incident: Incident) -> list[str]:
+    doc = gw.inline_document(kind, name, REVOKE_SESSIONS)
+    if doc is None:
+        return [f"{kind} {name} has no session revocation policy"]
+    when = revocation_time(doc)
+    if when is None:
+        return [f"{kind} {name}: inline policy {REVOKE_SESSIONS} is not the responder's session revocation"]
+    floor = _contained_revocation(incident)
+    if floor is not None and when < floor:
+        return [
+            f"{kind} {name}: the session revocation denies sessions issued before {when.strftime(STAMP)}, "
+            f"containment revoked those issued before {floor.strftime(STAMP)}"
+        ]
+    return []
 
 
 class _Refusals:
@@ -190,15 +339,14 @@ def verify_user(
     assert isinstance(pre, IamUserPreState)
     problems: list[str] = []
     user = pre.user_name
-    inline = gw.inline("user", user)
-    if options.deny_all and deny_all_arn not in gw.attached("user", user) and DENY_ALL_INLINE not in inline:
-        problems.append(f"user {user} has no deny-all policy")
+    if options.deny_all:
+        problems += _deny_all_problems(gw, "user", user, deny_all_arn)
     current = dict(gw.access_keys(user))
     for key in keys_to_deactivate(pre, finding_keys, options):
         if current.get(key, "Inactive") != "Inactive":
             problems.append(f"access key {key} is still {current[key]}")
-    if options.revoke_sessions and REVOKE_SESSIONS not in inline:
-        problems.append(f"user {user} has no session revocation policy")
+    if options.revoke_sessions:
+        problems += _revocation_problems(gw, "user", user, incident)
     return problems
 
 
@@ -207,7 +355,8 @@ def _restore_policies(
     deny_all_arn: str, options: RestoreOptions, rec: Recorder, report: list[str],
 ) -> None:  # fmt: skip
     """Remove what the responder added. Policies an operator attached, detached, added or deleted after
-    containment are left as they are and reported, never silently reverted."""
+    containment are left as they are and reported, never silently reverted. `pre_inline` excludes the
+    decoys (see `_pre_inline`)."""
     attached = gw.attached(kind, name)
     if deny_all_arn in attached and deny_all_arn not in pre_attached:
         gw.detach(kind, name, deny_all_arn)
@@ -243,6 +392,22 @@ def _restore_policies(
             )
 
 
+def _pre_inline(
+    incident: Incident, kind: Principal, name: str, pre_inline: list[str], report: list[str] | None
+) -> list[str]:
+    """The inline policies to return to: a reserved name that held a foreign document (a decoy) is not
+    put back (it may grant Allow *:*); restore removes the responder's document and reports the decoy."""
+    decoys = _decoys(incident) & set(pre_inline)
+    if report is not None:
+        for policy in sorted(decoys):
+            report.append(
+                f"{kind} {name}: inline policy {policy} held a document the responder did not write before "
+                "containment (a decoy under the responder's reserved name); it was not put back, its content "
+                "is in the incident's actions (foreign_document)"
+            )
+    return [p for p in pre_inline if p not in decoys]
+
+
 def restore_user(
     gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions, rec: Recorder
 ) -> list[str]:
@@ -270,7 +435,8 @@ def restore_user(
         report.append(f"access key {key_id} was deleted after containment; nothing to restore")
     for key_id in sorted(set(current) - known):
         report.append(f"access key {key_id} was created after containment ({current[key_id]}); left as it is")
-    _restore_policies(gw, "user", user, pre.attached_policies, pre.inline_policies, deny_all_arn, options, rec, report)
+    pre_inline = _pre_inline(incident, "user", user, pre.inline_policies, report)
+    _restore_policies(gw, "user", user, pre.attached_policies, pre_inline, deny_all_arn, options, rec, report)
     return report
 
 
@@ -301,8 +467,9 @@ def verify_user_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, 
     pre = incident.pre_state
     assert isinstance(pre, IamUserPreState)
     kept = kept_attributes(incident)
+    pre_inline = _pre_inline(incident, "user", pre.user_name, pre.inline_policies, None)
     mismatches = _verify_policies(
-        gw, "user", pre.user_name, pre.attached_policies, pre.inline_policies, deny_all_arn, options, kept
+        gw, "user", pre.user_name, pre.attached_policies, pre_inline, deny_all_arn, options, kept
     )
     current = dict(gw.access_keys(pre.user_name))
     for key in pre.keys:
@@ -368,11 +535,10 @@ def verify_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, den
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
     problems: list[str] = []
-    inline = gw.inline("role", pre.role_name)
-    if options.revoke_sessions and REVOKE_SESSIONS not in inline:
-        problems.append(f"role {pre.role_name} has no session revocation policy")
-    if options.deny_all and deny_all_arn not in gw.attached("role", pre.role_name) and DENY_ALL_INLINE not in inline:
-        problems.append(f"role {pre.role_name} has no deny-all policy")
+    if options.revoke_sessions:
+        problems += _revocation_problems(gw, "role", pre.role_name, incident)
+    if options.deny_all:
+        problems += _deny_all_problems(gw, "role", pre.role_name, deny_all_arn)
     return problems
 
 
@@ -382,16 +548,16 @@ def restore_role(
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
     report: list[str] = []
-    _restore_policies(
-        gw, "role", pre.role_name, pre.attached_policies, pre.inline_policies, deny_all_arn, options, rec, report
-    )
+    pre_inline = _pre_inline(incident, "role", pre.role_name, pre.inline_policies, report)
+    _restore_policies(gw, "role", pre.role_name, pre.attached_policies, pre_inline, deny_all_arn, options, rec, report)
     return report
 
 
 def verify_role_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions) -> list[str]:
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
+    pre_inline = _pre_inline(incident, "role", pre.role_name, pre.inline_policies, None)
     return _verify_policies(
-        gw, "role", pre.role_name, pre.attached_policies, pre.inline_policies, deny_all_arn, options,
+        gw, "role", pre.role_name, pre.attached_policies, pre_inline, deny_all_arn, options,
         kept_attributes(incident),
     )  # fmt: skip
