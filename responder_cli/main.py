@@ -2,6 +2,8 @@
 
 Uses boto3's normal configuration (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL) or --profile, --region,
 --endpoint-url. Resource names come from the stack's outputs. Errors are one line and a non-zero exit.
+The global options (--endpoint-url, --region, --profile, --stack-name, --json) go before or after the
+subcommand; given in both places, the one after the subcommand wins.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ from responder_cli import output, samples
 
 
 class CliError(Exception):
-    """One clear line for the user; exit status 1."""
+    """One clear line for the user; exit status 1 (or `code`)."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -288,6 +294,8 @@ def cmd_prefs(ctx: Ctx) -> None:
             )
     except InvalidPreferences as exc:
         raise CliError(str(exc)) from None
+    except BrokenPipeError:
+        raise
     except ValueError as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
@@ -299,14 +307,24 @@ def cmd_sandbox_up(ctx: Ctx) -> None:
     import signal
     import threading
 
-    from responder_cli.sandbox.sandbox import Sandbox
+    from responder_cli.sandbox.sandbox import PortInUse, Sandbox, check_ports
 
-    sandbox = Sandbox(port=ctx.args.port, approvals_port=ctx.args.approvals_port)
+    ports = {"--port": ctx.args.port, "--approvals-port": ctx.args.approvals_port}
+    try:
+        # Before any slow work: a busy port is a one-line error, not a hang.
+        check_ports(ports)
+    except PortInUse as exc:
+        raise CliError(str(exc), code=2) from None
+    sandbox = Sandbox(port=ctx.args.port, approvals_port=ctx.args.approvals_port, keep=ctx.args.keep)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    print(f"sandbox folder {sandbox.workdir} ({'kept' if ctx.args.keep else 'removed'} on exit)", flush=True)
     try:
         sandbox.start()
+    except PortInUse as exc:
+        sandbox.stop()
+        raise CliError(str(exc), code=2) from None
     except OSError as exc:
         sandbox.stop()
         raise CliError(f"cannot start the sandbox: {exc}") from None
@@ -360,15 +378,38 @@ def _read(path: str) -> str:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--endpoint-url", help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)")
-    common.add_argument("--region", help="AWS region (default: boto3 configuration)")
-    common.add_argument("--profile", help="AWS profile (default: boto3 configuration)")
-    common.add_argument("--stack-name", default="ContainmentResponder", help="the responder's stack")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "endpoint_url": None,
+    "region": None,
+    "profile": None,
+    "stack_name": "ContainmentResponder",
+    "json": False,
+}
 
-    p = argparse.ArgumentParser(prog="responder", description=__doc__, parents=[common])
+
+def _global_options(defaults: bool) -> argparse.ArgumentParser:
+    """The options every command takes. Only the top-level parser has defaults: a subcommand's parser sets
+    an option only when it is given after the subcommand, so one given before it is never overwritten."""
+
+    def default(name: str) -> Any:
+        return GLOBAL_DEFAULTS[name] if defaults else argparse.SUPPRESS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--endpoint-url", default=default("endpoint_url"), help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS)"
+    )
+    common.add_argument("--region", default=default("region"), help="AWS region (default: boto3 configuration)")
+    common.add_argument("--profile", default=default("profile"), help="AWS profile (default: boto3 configuration)")
+    common.add_argument(
+        "--stack-name", default=default("stack_name"), help="the responder's stack (default: ContainmentResponder)"
+    )
+    common.add_argument("--json", action="store_true", default=default("json"), help="machine-readable output")
+    return common
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="responder", description=__doc__, parents=[_global_options(defaults=True)])
+    common = _global_options(defaults=False)
     sub = p.add_subparsers(dest="group", required=True)
 
     findings = sub.add_parser("findings", help="send or generate findings", parents=[common]).add_subparsers(
@@ -443,6 +484,7 @@ def parser() -> argparse.ArgumentParser:
     up = sandbox.add_parser("up", help="run the sandbox in the foreground", parents=[common])
     up.add_argument("--port", type=int, default=4566)
     up.add_argument("--approvals-port", type=int, default=0)
+    up.add_argument("--keep", action="store_true", help="keep the sandbox's temporary folder on exit")
     up.set_defaults(func=cmd_sandbox_up)
     demo = sandbox.add_parser("demo", help="the whole job, end to end, scripted", parents=[common])
     demo.add_argument("--port", type=int, default=4566)
@@ -462,13 +504,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`responder ... | head -1`): stop quietly, as a command killed by SIGPIPE would.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(141)
+
+
+def _main(argv: list[str] | None) -> None:
     args = parser().parse_args(argv)
     session, endpoint = _session(args)
     ctx = Ctx(args=args, session=session, endpoint_url=endpoint)
     try:
         args.func(ctx)
     except CliError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.code)
     except EndpointConnectionError as exc:
         fail(f"endpoint unreachable: {exc.kwargs.get('endpoint_url', endpoint)}")
     except NoCredentialsError:

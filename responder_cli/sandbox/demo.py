@@ -236,6 +236,7 @@ def run_demo(port: int = 4566, interactive: bool = False, accounts: int = 1) -> 
     try:
         sandbox.start()
     except OSError as exc:
+        sandbox.stop()
         print(f"cannot start the sandbox on port {port}: {exc}", file=sys.stderr)
         return False
     try:

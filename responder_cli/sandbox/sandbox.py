@@ -12,10 +12,14 @@ changing the template:
 from __future__ import annotations
 
 import base64
+import contextlib
+import errno
 import json
 import logging
 import os
 import re
+import shutil
+import socket
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -34,6 +38,48 @@ ACCOUNT = "123456789012"
 STACK = "ContainmentResponder"
 STAGE = "v1"
 LINK = re.compile(r"^(Approve|Reject):\s+(\S+)", re.MULTILINE)
+
+
+class PortInUse(OSError):
+    """A port the sandbox needs is taken: the message names it."""
+
+
+def check_ports(ports: dict[str, int]) -> None:
+    """Raise PortInUse for the first of these ports (option name: port) that cannot be bound on 127.0.0.1.
+
+    Binds as the sandbox's servers do (SO_REUSEADDR), so a port left in TIME_WAIT counts as free. Port 0
+    (any free port) is never busy."""
+    for option, port in ports.items():
+        if not port:
+            continue
+        with socket.socket() as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise PortInUse(
+                    f"port {port} on 127.0.0.1 is already in use ({option}): stop what holds it or choose another port"
+                ) from exc
+
+
+def quiet_jsii_exit() -> None:
+    """Ctrl-C in a terminal reaches the whole process group, jsii's node process included; jsii's exit hook
+    then writes to that dead process and prints a BrokenPipeError. Make the hook quiet: call this before the
+    first jsii call (synthesis), since the hook is registered when the node process starts."""
+    try:
+        from jsii._kernel.providers.process import _NodeProcess
+    except ImportError:  # pragma: no cover - jsii's internals moved: the traceback is cosmetic
+        return
+    original = _NodeProcess.stop
+    if getattr(original, "_responder_quiet", False):
+        return
+
+    def stop(self: Any) -> None:
+        with contextlib.suppress(BrokenPipeError, ValueError):  # ValueError: a write to a closed pipe
+            original(self)
+
+    stop._responder_quiet = True  # type: ignore[attr-defined]
+    _NodeProcess.stop = stop  # type: ignore[method-assign]
 
 
 def state_file(aws_port: int) -> Path:
@@ -68,10 +114,13 @@ class Sandbox:
         region: str = "us-east-1",
         workdir: Path | None = None,
         context: dict[str, Any] | None = None,
+        keep: bool = False,
     ) -> None:
         self.port = port
         self.approvals_port = approvals_port
         self.region = region
+        # A temporary folder of our own is removed by stop() unless keep; a given workdir is never removed.
+        self._remove_workdir = workdir is None and not keep
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="responder-sandbox-"))
         self.context = {"notificationEmail": "soc@example.com", **(context or {})}
         self.endpoint = f"http://127.0.0.1:{port}"
@@ -86,6 +135,7 @@ class Sandbox:
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
+        check_ports({"--port": self.port, "--approvals-port": self.approvals_port})
         os.environ.update(
             {
                 "AWS_ACCESS_KEY_ID": "sandbox",
@@ -103,8 +153,15 @@ class Sandbox:
         moto_fidelity.deliver_events_to_state_machines()
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._moto.start()
-        self._http = ThreadingHTTPServer(("127.0.0.1", self.approvals_port), _handler_for(self))
+        self._start_moto()
+        try:
+            self._http = ThreadingHTTPServer(("127.0.0.1", self.approvals_port), _handler_for(self))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise PortInUse(
+                f"port {self.approvals_port} on 127.0.0.1 is already in use (--approvals-port): {exc.strerror}"
+            ) from exc
         self.approvals_port = self._http.server_address[1]
         threading.Thread(target=self._http.serve_forever, name="sandbox-approvals", daemon=True).start()
         self.invoker = WorkerInvoker(
@@ -119,6 +176,18 @@ class Sandbox:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"endpoint": self.endpoint, "approvals": self.approvals_url, "pid": os.getpid()}))
 
+    def _start_moto(self) -> None:
+        # ThreadedMotoServer.start() waits forever when its server thread dies (a port taken since
+        # check_ports): start the same thread here and give up as soon as it is gone.
+        moto = self._moto
+        moto._thread = threading.Thread(target=moto._server_entry, name="sandbox-moto", daemon=True)
+        moto._thread.start()
+        while not moto._server_ready_event.wait(0.1):
+            if not moto._thread.is_alive():
+                moto._thread = None
+                self._moto = None
+                raise PortInUse(f"port {self.port} on 127.0.0.1 is already in use (--port): cannot start the emulator")
+
     def stop(self) -> None:
         if self.invoker is not None:
             self.invoker.stop()
@@ -129,6 +198,8 @@ class Sandbox:
         if self._moto is not None:
             self._moto.stop()
         state_file(self.port).unlink(missing_ok=True)
+        if self._remove_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
     @property
     def approvals_url(self) -> str:
@@ -137,6 +208,7 @@ class Sandbox:
     def _deploy(self) -> DeployedStack:
         import boto3
 
+        quiet_jsii_exit()  # before aws_cdk's import starts the node process
         from infra.synth import build_app
 
         app, stack = build_app(self.context, str(self.workdir / "cdk.out"))

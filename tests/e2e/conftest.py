@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,16 +101,22 @@ def sandbox() -> Iterator[RunningSandbox]:
     deadline = time.monotonic() + 240
     lines: list[str] = []
     ready = None
+    folder = None
     while time.monotonic() < deadline and ready is None:
         if proc.poll() is not None:
             break
         if select.select([proc.stdout], [], [], 1.0)[0]:
             line = proc.stdout.readline()
             lines.append(line)
+            if line.startswith("sandbox folder "):
+                folder = Path(line.split()[2])
             if line.startswith("sandbox ready:"):
                 ready = line
     if ready is None:
         proc.kill()
+        proc.wait()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         raise AssertionError("sandbox did not become ready:\n" + "".join(lines[-50:]))
     # sandbox ready: AWS endpoint http://127.0.0.1:PORT, approvals http://127.0.0.1:PORT/v1/
     endpoint = ready.split("AWS endpoint ", 1)[1].split(",", 1)[0].strip()
@@ -122,3 +129,6 @@ def sandbox() -> Iterator[RunningSandbox]:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if folder is not None and proc.returncode != 0:
+        shutil.rmtree(folder, ignore_errors=True)  # killed: clean up for it
+    assert folder is None or not folder.exists(), f"the sandbox left {folder} behind"

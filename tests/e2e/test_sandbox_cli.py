@@ -159,14 +159,18 @@ def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "responder_cli.main", "sandbox", "up", "--port", str(port)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     ready = ""
+    folder = None
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not ready.startswith("sandbox ready"):
         if select.select([proc.stdout], [], [], 1.0)[0]:
             ready = proc.stdout.readline()
+            if ready.startswith("sandbox folder "):
+                folder = Path(ready.split()[2])
     assert ready.startswith("sandbox ready"), ready
+    assert folder is not None and folder.name.startswith("responder-sandbox-") and folder.is_dir()
     approvals_port = int(ready.rsplit(":", 1)[1].split("/")[0])
     # Make a worker exist: the approval page is served by a worker process.
     urllib.request.urlopen(f"http://127.0.0.1:{approvals_port}/_sandbox/outbox", timeout=30).read()
@@ -190,11 +194,14 @@ def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
     ).stdout.split()
     assert children, "expected a worker process"
 
-    proc.send_signal(2)  # Ctrl-C
+    os.killpg(proc.pid, 2)  # Ctrl-C in a terminal: the whole process group, jsii's node process included
     assert proc.wait(timeout=60) == 0
+    rest = proc.stdout.read()
+    assert "Traceback" not in rest and "Error" not in rest, rest
     for child in children:
         status = Path(f"/proc/{child}/status")
         assert not status.exists() or "zombie" in status.read_text().lower()
+    assert not folder.exists(), f"the sandbox left {folder} behind"
     for p in (port, approvals_port):
         with socket.socket() as s:
             # SO_REUSEADDR admits connections in TIME_WAIT, never a socket still listening.
