@@ -15,6 +15,12 @@ Order matters, because S3 refuses some changes in some states (see `put_policy` 
   while everything else goes back.
 Each attribute goes back exactly (deleted where none existed before); an operator's change after
 containment is kept and reported.
+
+The bucket's owner may be the attacker, and can write a statement under the responder's Sid too. So the
+Sid decides nothing: the responder's deny is recognised only by its whole content (`is_responder_deny`),
+containment and verify compare the whole policy with what is written, and a foreign statement under the
+reserved Sid is evidence (`decoys`): named in the plan, left out of the contained policy, recorded
+(a timeline note and `remove_reserved_sid_decoy`), failed on by verify and reported by restore.
 """
 
 from __future__ import annotations
@@ -59,13 +65,8 @@ def capture(gw: S3Gateway, bucket: str) -> S3PreState:
     )
 
 
-def contained_policy(original: str | None, bucket: str, partition: str, exempt: list[str]) -> str:
-    """The original statements, kept exactly, plus a deny-all that wins for everyone not exempt."""
-    doc: dict[str, Any] = json.loads(original) if original else {"Version": "2012-10-17", "Statement": []}
-    statements = doc.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    statements = [s for s in statements if not (isinstance(s, dict) and s.get("Sid") == DENY_SID)]
+def deny_statement(bucket: str, partition: str, exempt: list[str]) -> dict[str, Any]:
+    """The responder's deny-all statement for `bucket`, exactly as it writes it."""
     deny: dict[str, Any] = {
         "Sid": DENY_SID,
         "Effect": "Deny",
@@ -75,7 +76,66 @@ def contained_policy(original: str | None, bucket: str, partition: str, exempt: 
     }
     if exempt:
         deny["Condition"] = {"ArnNotLike": {"aws:PrincipalArn": sorted(set(exempt))}}
-    doc["Statement"] = [*statements, deny]
+    return deny
+
+
+def _statements(policy: str | None) -> list[Any]:
+    if not policy:
+        return []
+    statements = json.loads(policy).get("Statement", [])
+    return [statements] if isinstance(statements, dict) else list(statements)
+
+
+def _reserved(statement: object) -> bool:
+    """Under the responder's reserved Sid: the responder's deny, or a decoy someone else wrote."""
+    return isinstance(statement, dict) and statement.get("Sid") == DENY_SID
+
+
+def is_responder_deny(statement: object, bucket: str | None = None) -> bool:
+    """True only when the statement's whole content is a deny the responder writes (for `bucket` when given):
+    Deny, Principal *, Action s3:*, the bucket and its objects, and an exemption list as the responder writes
+    it (sorted, each once). The Sid alone proves nothing: the bucket's owner can write it too."""
+    if not _reserved(statement):
+        return False
+    assert isinstance(statement, dict)
+    resources = statement.get("Resource")
+    if not (isinstance(resources, list) and resources and isinstance(resources[0], str)):
+        return False
+    found = re.fullmatch(r"arn:([a-z-]+):s3:::([^/*?]+)", resources[0])
+    if found is None or (bucket is not None and found[2] != bucket):
+        return False
+    exempt: object = []
+    if "Condition" in statement:
+        try:
+            exempt = statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+        except (KeyError, TypeError):
+            return False
+        if not (isinstance(exempt, list) and exempt and all(isinstance(a, str) for a in exempt)):
+            return False
+    assert isinstance(exempt, list)
+    return bool(statement == deny_statement(found[2], found[1], exempt))
+
+
+def decoys(policy: str | None, bucket: str, partition: str, exempt: list[str]) -> list[dict[str, Any]]:
+    """Statements under the responder's reserved Sid that are not the deny it writes now: evidence."""
+    wanted = deny_statement(bucket, partition, exempt)
+    return [s for s in _statements(policy) if _reserved(s) and s != wanted]
+
+
+def _describe(statement: object) -> str:
+    return json.dumps(statement, separators=(",", ":"), sort_keys=True)
+
+
+def contained_policy(original: str | None, bucket: str, partition: str, exempt: list[str]) -> str:
+    """The original statements, kept exactly, plus a deny-all that wins for everyone not exempt.
+
+    A statement under the reserved Sid is left out: it is the responder's own deny (written again below)
+    or a decoy the bucket's owner wrote (see `decoys`; recorded by `contain_bucket`, and put back on
+    restore only as part of the recorded pre-state). S3 wants Sids unique within a policy.
+    """
+    doc: dict[str, Any] = json.loads(original) if original else {"Version": "2012-10-17", "Statement": []}
+    statements = [s for s in _statements(original) if not _reserved(s)]
+    doc["Statement"] = [*statements, deny_statement(bucket, partition, exempt)]
     doc.setdefault("Version", "2012-10-17")
     text = json.dumps(doc, separators=(",", ":"))
     if len(text.encode()) > MAX_POLICY_BYTES:
@@ -86,12 +146,9 @@ def contained_policy(original: str | None, bucket: str, partition: str, exempt: 
     return text
 
 
-def has_deny(policy: str | None) -> bool:
-    if not policy:
-        return False
-    statements = json.loads(policy).get("Statement", [])
-    statements = [statements] if isinstance(statements, dict) else statements
-    return any(isinstance(s, dict) and s.get("Sid") == DENY_SID for s in statements)
+def has_deny(policy: str | None, bucket: str | None = None) -> bool:
+    """Whether the policy holds a deny the responder writes, recognised by its whole content."""
+    return any(is_responder_deny(s, bucket) for s in _statements(policy))
 
 
 def put_policy(gw: S3Gateway, bucket: str, document: str, rec: Recorder) -> None:
@@ -193,6 +250,11 @@ def plan_bucket(gw: S3Gateway, bucket: str, options: S3Options, partition: str, 
         f"Object ownership: {pre.ownership_controls or 'not configured'}; ACL: {pre.acl.describe() if pre.acl else 'unknown'}",
         "Every request to the bucket and its objects is denied except from the responder and break-glass principals.",
     ]
+    for decoy in decoys(pre.policy, bucket, partition, exempt) if options.deny_policy else []:
+        details.append(
+            f"Evidence: the bucket policy holds a statement under the responder's reserved Sid {DENY_SID} that "
+            f"is not the responder's deny: {_describe(decoy)}. It is left out of the contained policy."
+        )
     if options.deny_policy and pre.policy and (pre.public_access_block or {}).get(BLOCK_PUBLIC_POLICY):
         details.append(
             "BlockPublicPolicy is on: if S3 refuses the contained policy as public, that one setting is lifted "
@@ -217,12 +279,18 @@ def contain_bucket(
     if options.deny_policy:
         current = gw.policy(bucket)
         wanted = contained_policy(current, bucket, partition, exempt)
+        found = decoys(current, bucket, partition, exempt)
+        for decoy in found:
+            rec.note("reserved_sid_decoy", f"bucket {bucket}: a statement under the responder's reserved Sid "
+                     f"{DENY_SID} is not the responder's deny (evidence): {_describe(decoy)}")  # fmt: skip
         if _same_policy(current, wanted):
             rec.skipped("deny_policy", bucket)
         else:
             try:
                 put_policy(gw, bucket, wanted, rec)
                 rec.applied("deny_policy", bucket)
+                for decoy in found:
+                    rec.applied("remove_reserved_sid_decoy", bucket, statement=_describe(decoy))
             except PublicAccessRefused as exc:
                 refused = exc
     if options.block_public_access:
@@ -258,6 +326,11 @@ def verify_bucket(
             problems.append(
                 f"bucket {bucket}: the bucket policy is not the one written (the original statements and the "
                 f"responder's deny-all with its exemptions); found {policy!r}"
+            )
+        for decoy in decoys(policy, bucket, partition, exempt):
+            problems.append(
+                f"bucket {bucket}: a statement under the responder's reserved Sid {DENY_SID} is not the "
+                f"responder's deny (evidence): {_describe(decoy)}"
             )
     if options.block_public_access and (found := gw.public_access_block(bucket)) != ALL_BLOCKED:
         problems.append(f"bucket {bucket}: Block Public Access is not fully on (found {found})")
@@ -330,25 +403,37 @@ def _restore_acl(gw: S3Gateway, pre: S3PreState, rec: Recorder, report: list[str
 
 
 def _restore_policy(gw: S3Gateway, pre: S3PreState, rec: Recorder, report: list[str]) -> None:
+    """The reserved Sid is the responder's: whatever stands under it now (its deny, recognised by content,
+    or a decoy written after containment, recorded and reported as evidence) is taken out. When the rest is
+    what containment left, the pre-state's exact text goes back (a decoy the owner had before containment
+    included: that is the recorded pre-state); otherwise the rest is an operator's change, kept and reported."""
     bucket = pre.bucket
     current = gw.policy(bucket)
-    without = without_deny(current)
-    if _same_policy(without, pre.policy):
-        if not _same_policy(current, pre.policy):
-            if pre.policy is None:
-                gw.delete_policy(bucket)
-            else:
-                put_policy(gw, bucket, pre.policy, rec)
-            rec.applied("restore_policy", bucket, existed=str(pre.policy is not None).lower())
+    if _same_policy(current, pre.policy):
         return
-    if has_deny(current):
+    foreign = [s for s in _statements(current) if _reserved(s) and not is_responder_deny(s, bucket)]
+    for decoy in foreign:
+        what = (f"a statement under the responder's reserved Sid {DENY_SID} that is not the responder's deny was "
+                f"found after containment (evidence; removed): {_describe(decoy)}")  # fmt: skip
+        rec.note("reserved_sid_decoy", f"bucket {bucket}: {what}")
+        report.append(f"bucket {bucket}: {what}")
+    without = without_deny(current)
+    if _same_policy(without, without_deny(pre.policy)):
+        if pre.policy is None:
+            gw.delete_policy(bucket)
+        else:
+            put_policy(gw, bucket, pre.policy, rec)
+        rec.applied("restore_policy", bucket, existed=str(pre.policy is not None).lower())
+        return
+    reserved = any(_reserved(s) for s in _statements(current))
+    if reserved:
         if without is None:
             gw.delete_policy(bucket)
         else:
             put_policy(gw, bucket, without, rec)
         rec.applied("remove_deny_statement", bucket)
     _kept(rec, report, bucket, "policy", "its policy was changed after containment; kept that version"
-          + (" without the responder's deny statement" if has_deny(current) else ""))  # fmt: skip
+          + (" without the responder's deny statement" if reserved else ""))  # fmt: skip
 
 
 def _restore_setting(
@@ -370,17 +455,17 @@ def _kept(rec: Recorder, report: list[str], bucket: str, attribute: str, what: s
 
 
 def without_deny(policy: str | None) -> str | None:
-    """The policy without the responder's deny statement; None when nothing else is left."""
+    """The policy without the statements under the reserved Sid (the responder's deny, and any decoy);
+    None when nothing else is left."""
     if policy is None:
         return None
-    doc = json.loads(policy)
-    statements = doc.get("Statement", [])
-    statements = [statements] if isinstance(statements, dict) else statements
-    kept = [st for st in statements if not (isinstance(st, dict) and st.get("Sid") == DENY_SID)]
+    statements = _statements(policy)
+    kept = [st for st in statements if not _reserved(st)]
     if not kept:
         return None
     if len(kept) == len(statements):
         return policy
+    doc = json.loads(policy)
     doc["Statement"] = kept
     return json.dumps(doc)
 
@@ -399,9 +484,11 @@ def verify_bucket_restored(gw: S3Gateway, incident: Incident) -> list[str]:
     kept = kept_attributes(incident)
     mismatches: list[str] = []
     policy = gw.policy(pre.bucket)
-    if has_deny(policy):
-        mismatches.append("policy: the responder's deny statement is still in place")
-    elif "policy" not in kept and not _same_policy(policy, pre.policy):
+    if _same_policy(policy, pre.policy):
+        pass
+    elif any(_reserved(s) and s not in _statements(pre.policy) for s in _statements(policy)):
+        mismatches.append(f"policy: a statement under the responder's reserved Sid {DENY_SID} is still in place")
+    elif "policy" not in kept:
         mismatches.append(f"policy: expected {pre.policy!r}, found {policy!r}")
     pab = gw.public_access_block(pre.bucket)
     if "public_access_block" not in kept and pab != pre.public_access_block:
