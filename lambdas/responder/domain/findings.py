@@ -86,10 +86,7 @@ def _principal(ref: Callable[[ResourceType, str], ResourceRef], user_type: str, 
 
 def from_guardduty(finding: GuardDutyFinding) -> Finding:
     target = route_guardduty(finding)
-    extras = []
-    if isinstance(target, ResourceRef) and target.type is ResourceType.S3_BUCKET:
-        names = dict.fromkeys(b.name for b in finding.resource.s3_bucket_details[1:] if b.name != target.id)
-        extras = [target.model_copy(update={"id": name}) for name in names]
+    extras = _more_buckets(target, [b.name for b in finding.resource.s3_bucket_details])
     key = finding.resource.access_key_details
     skip = None
     if finding.service.archived:
@@ -139,12 +136,13 @@ def from_asff(
     ftype = asff_type(finding)
     family = ftype.split(":", 1)[1].split("/", 1)[0] if ":" in ftype else ""
     target, no_target, fallback = _asff_target(finding, family, region)
+    passed = finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED"
     skip = None
     if not finding.trusted:
         skip = f"untrusted product {finding.product_arn}: only AWS services' own findings are acted on"
     elif finding.record_state == "ARCHIVED":
         skip = "finding is archived"
-    elif finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED":
+    elif passed:
         skip = "control check passed (Compliance.Status PASSED): nothing to contain"
     elif (finding.workflow.status or "").upper() in SKIPPED_WORKFLOW and not custom_action:
         skip = f"finding workflow status is {finding.workflow.status}"
@@ -173,17 +171,19 @@ def from_asff(
         securityhub=SecurityHubRef(finding_arn=finding.id, product_arn=finding.product_arn),
         triggered_by=triggered_by,
         trusted=finding.trusted,
-        passed_check=finding.compliance is not None and (finding.compliance.status or "").upper() == "PASSED",
+        passed_check=passed,
         finding_class=asff_class(finding),
-        extra_targets=_asff_more_buckets(finding, target, region),
+        extra_targets=_more_buckets(
+            target, [_valid(r.id.rsplit(":", 1)[-1], BUCKET_NAME) for r in finding.resources if r.type == "AwsS3Bucket"]
+        ),
     )
 
 
-def _asff_more_buckets(finding: AsffFinding, target: ResourceRef | None, region: str) -> list[ResourceRef]:
-    """The finding's other AwsS3Bucket resources, when its target is a bucket."""
-    if target is None or target.type is not ResourceType.S3_BUCKET:
+def _more_buckets(target: ResourceRef | str | None, names: list[str | None]) -> list[ResourceRef]:
+    """The further buckets a finding names besides its target (each once, in the finding's order), when
+    its target is a bucket: they share the target's account and region."""
+    if not isinstance(target, ResourceRef) or target.type is not ResourceType.S3_BUCKET:
         return []
-    names = [_valid(r.id.rsplit(":", 1)[-1], BUCKET_NAME) for r in finding.resources if r.type == "AwsS3Bucket"]
     unique = dict.fromkeys(n for n in names if n and n != target.id)
     return [target.model_copy(update={"id": name}) for name in unique]
 
@@ -400,11 +400,8 @@ def _ocsf_principal(name: str | None, user: OcsfUser | None, data: dict[str, Any
     target) rather than guessed."""
     if data.get("PrincipalType"):
         return data
-    principal_type = (user.type if user else None) or None
-    principal_name = name or (user.name if user else None)
-    if principal_type == "AssumedRole" and principal_name and "/" in principal_name:
-        principal_name = principal_name.split("/", 1)[0]
-    return {"PrincipalName": principal_name, "PrincipalType": principal_type}
+    # The role part of an AssumedRole's `role/session` name is taken by `_asff_principal`, as for ASFF.
+    return {"PrincipalName": name or (user.name if user else None), "PrincipalType": (user.type if user else None)}
 
 
 def _valid(value: str, pattern: str) -> str | None:
