@@ -141,7 +141,7 @@ def capture(gws: Gateways, incident: Incident, settings: Settings) -> PreState |
         return None if touched or settings.deny_all_arn(incident) in pre_role.attached_policies else pre_role
     if kind is ResourceType.S3_BUCKET:
         pre_bucket = s3.capture(gws.s3(incident), name)
-        return None if s3.has_deny(pre_bucket.policy) else pre_bucket
+        return None if s3.has_deny(pre_bucket.policy, name) else pre_bucket
     return None
 
 
