@@ -236,3 +236,23 @@ def test_is_deny_all_accepts_only_deny_everything():
     assert not dom.is_deny_all({"Statement": [{"Effect": "Deny", "NotAction": "*", "Resource": "*"}]})
     two = [{"Effect": "Deny", "Action": "*", "Resource": "*"}, {"Effect": "Allow", "Action": "*", "Resource": "*"}]
     assert not dom.is_deny_all({"Statement": two})
+
+
+@pytest.mark.parametrize("kind", ["user", "role"])
+def test_reserved_names_holding_foreign_content_do_not_count_as_containment_begun(aws, kind):
+    """Containment's start re-reads the pre-state unless the responder's own content is on the principal.
+    The owner's decoys under the reserved names are not the responder's content."""
+    from responder.domain import kinds as domain_kinds
+
+    iam = client("iam")
+    k.create_deny_all_policy(iam)
+    _principal(iam, kind, "owned")
+    _put(iam, kind, "owned", dom.DENY_ALL_INLINE, ALLOW_ALL)
+    _put(iam, kind, "owned", dom.REVOKE_SESSIONS, HARMLESS)
+    inc = _incident(kind, "owned")
+
+    fresh = domain_kinds.capture(k.GATEWAYS, inc, k.SETTINGS)
+    assert fresh is not None and sorted(fresh.inline_policies) == sorted([dom.DENY_ALL_INLINE, dom.REVOKE_SESSIONS])
+
+    k.contain(inc)
+    assert domain_kinds.capture(k.GATEWAYS, inc, k.SETTINGS) is None  # now the responder's content is there

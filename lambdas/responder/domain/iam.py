@@ -121,6 +121,19 @@ def revocation_time(doc: dict[str, Any] | None) -> datetime | None:
     return when if doc == json.loads(revoke_document(when)) else None
 
 
+def containment_begun(
+    gw: IamGateway, kind: Principal, name: str, inline: list[str], attached: list[str], deny_all_arn: str
+) -> bool:
+    """Whether the responder's own content is already on the principal: the deny-all attached, or a reserved
+    inline name holding exactly the responder's document. The names alone prove nothing (the principal's
+    owner can write them too); each is read back."""
+    if deny_all_arn in attached:
+        return True
+    if DENY_ALL_INLINE in inline and is_responder_deny_all(gw.inline_document(kind, name, DENY_ALL_INLINE)):
+        return True
+    return REVOKE_SESSIONS in inline and revocation_time(gw.inline_document(kind, name, REVOKE_SESSIONS)) is not None
+
+
 def _decoy(rec: Recorder, kind: Principal, name: str, policy: str, foreign: dict[str, Any]) -> dict[str, str]:
     rec.note(
         "decoy_policy",

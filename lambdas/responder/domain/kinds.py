@@ -132,13 +132,22 @@ def capture(gws: Gateways, incident: Incident, settings: Settings) -> PreState |
     if kind is ResourceType.IAM_USER:
         gi = gws.iam(incident)
         pre_user = iam.capture_user(gi, name)
-        touched = {iam.DENY_ALL_INLINE, iam.REVOKE_SESSIONS} & set(pre_user.inline_policies)
-        return None if touched or settings.deny_all_arn(incident) in pre_user.attached_policies else pre_user
+        begun = iam.containment_begun(
+            gi, "user", name, pre_user.inline_policies, pre_user.attached_policies, settings.deny_all_arn(incident)
+        )
+        return None if begun else pre_user
     if kind is ResourceType.IAM_ROLE:
         gi = gws.iam(incident)
         pre_role = iam.capture_role(gi, name)
-        touched = {iam.DENY_ALL_INLINE, iam.REVOKE_SESSIONS} & set(pre_role.inline_policies)
-        return None if touched or settings.deny_all_arn(incident) in pre_role.attached_policies else pre_role
+        begun = iam.containment_begun(
+            gi,
+            "role",
+            pre_role.role_name,
+            pre_role.inline_policies,
+            pre_role.attached_policies,
+            settings.deny_all_arn(incident),
+        )
+        return None if begun else pre_role
     if kind is ResourceType.S3_BUCKET:
         pre_bucket = s3.capture(gws.s3(incident), name)
         return None if s3.has_deny(pre_bucket.policy, name) else pre_bucket
