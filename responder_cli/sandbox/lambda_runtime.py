@@ -95,16 +95,18 @@ class InProcessInvoker:
 
     def invoke(self, function: FunctionSpec, event: Any) -> tuple[str, bool]:
         with self._lock:
-            saved = dict(os.environ)
-            os.environ.update(function.environment)
-            os.environ.update(
-                {
-                    "AWS_LAMBDA_FUNCTION_NAME": function.name,
-                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
-                    "AWS_REGION": function.region,
-                    "AWS_DEFAULT_REGION": function.region,
-                }
-            )
+            variables = {
+                **function.environment,
+                "AWS_LAMBDA_FUNCTION_NAME": function.name,
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+                "AWS_REGION": function.region,
+                "AWS_DEFAULT_REGION": function.region,
+            }
+            # Only the function's own variables are set and put back: other threads (the emulator's Step
+            # Functions executions) read the process environment meanwhile, and clearing all of it, even
+            # for a moment, made their reads fail.
+            saved = {key: os.environ.get(key) for key in variables}
+            os.environ.update(variables)
             try:
                 self.invocations.append((function.name, event))
                 handler = self._handlers.get(function.name)
@@ -116,8 +118,11 @@ class InProcessInvoker:
             except Exception as exc:
                 return error_payload(exc), True
             finally:
-                os.environ.clear()
-                os.environ.update(saved)
+                for key, value in saved.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
 
 
 _invoker: Invoker | None = None
