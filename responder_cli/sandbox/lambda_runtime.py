@@ -19,6 +19,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -83,30 +84,87 @@ def load_handler(code_dir: Path, handler: str, unique: str) -> Any:
     return getattr(module, attr)
 
 
+class _ThreadEnvironment(MutableMapping[str, str]):
+    """The process environment, seen by one thread with its own variables laid over it.
+
+    In-process handlers run in the emulator's Step Functions threads, several executions at once. Setting
+    a function's variables in the shared environment and taking them away afterwards raced with the other
+    threads reading it (a KeyError in whatever thread iterated `os.environ` at that moment). Here a
+    function's variables exist only for the thread running it; the shared environment is never changed.
+    """
+
+    def __init__(self, base: MutableMapping[str, str]) -> None:
+        self.base = base
+        self._local = threading.local()
+
+    def _overlay(self) -> dict[str, str]:
+        overlay: dict[str, str] | None = getattr(self._local, "overlay", None)
+        return overlay if overlay is not None else {}
+
+    def lay_over(self, variables: dict[str, str]) -> None:
+        self._local.overlay = dict(variables)
+
+    def lift(self) -> None:
+        self._local.overlay = None
+
+    def __getitem__(self, key: str) -> str:
+        overlay = self._overlay()
+        return overlay[key] if key in overlay else self.base[key]
+
+    def __setitem__(self, key: str, value: str) -> None:
+        overlay = self._overlay()
+        if key in overlay:
+            overlay[key] = value
+        else:
+            self.base[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        overlay = self._overlay()
+        if key in overlay:
+            del overlay[key]
+        else:
+            del self.base[key]
+
+    def __iter__(self) -> Iterator[str]:
+        overlay = self._overlay()
+        return iter([*overlay, *(key for key in list(self.base) if key not in overlay)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def copy(self) -> dict[str, str]:
+        return dict(self.items())
+
+
+def _thread_environment() -> _ThreadEnvironment:
+    """Lay the per-thread view over `os.environ` once for this process."""
+    if not isinstance(os.environ, _ThreadEnvironment):
+        os.environ = _ThreadEnvironment(os.environ)  # type: ignore[assignment]  # noqa: B003 -- a view, not a clear
+    return os.environ  # type: ignore[return-value]
+
+
 class InProcessInvoker:
     """Runs each function's handler in this process, one invocation at a time, with that function's own
-    environment variables in place for its cold start and every invocation."""
+    environment variables in place, for the running thread only, for its cold start and every invocation."""
 
     def __init__(self, code_dir: Path) -> None:
         self.code_dir = code_dir
         self._lock = threading.RLock()
         self._handlers: dict[str, Any] = {}
         self.invocations: list[tuple[str, Any]] = []
+        self._environment = _thread_environment()
 
     def invoke(self, function: FunctionSpec, event: Any) -> tuple[str, bool]:
         with self._lock:
-            variables = {
-                **function.environment,
-                "AWS_LAMBDA_FUNCTION_NAME": function.name,
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
-                "AWS_REGION": function.region,
-                "AWS_DEFAULT_REGION": function.region,
-            }
-            # Only the function's own variables are set and put back: other threads (the emulator's Step
-            # Functions executions) read the process environment meanwhile, and clearing all of it, even
-            # for a moment, made their reads fail.
-            saved = {key: os.environ.get(key) for key in variables}
-            os.environ.update(variables)
+            self._environment.lay_over(
+                {
+                    **function.environment,
+                    "AWS_LAMBDA_FUNCTION_NAME": function.name,
+                    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory),
+                    "AWS_REGION": function.region,
+                    "AWS_DEFAULT_REGION": function.region,
+                }
+            )
             try:
                 self.invocations.append((function.name, event))
                 handler = self._handlers.get(function.name)
@@ -118,11 +176,7 @@ class InProcessInvoker:
             except Exception as exc:
                 return error_payload(exc), True
             finally:
-                for key, value in saved.items():
-                    if value is None:
-                        os.environ.pop(key, None)
-                    else:
-                        os.environ[key] = value
+                self._environment.lift()
 
 
 _invoker: Invoker | None = None
