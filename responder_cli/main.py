@@ -24,7 +24,9 @@ from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionEr
 
 from responder.adapters.incidents import IncidentNotFound, IncidentStore
 from responder.adapters.messaging import WorkflowCallbacks
+from responder.domain import safe_text
 from responder.domain.approval import LinkError
+from responder.domain.safe_text import one_line
 from responder.domain.workflow import Decider, StepError, apply_decision
 from responder.models.incident import RESTORABLE_STATUSES, Status
 from responder_cli import output, samples
@@ -176,8 +178,8 @@ def cmd_incidents_decide(ctx: Ctx, decision: str) -> None:
     if incident.status is not Status.PENDING_APPROVAL or incident.approval is None:
         raise CliError(f"incident {incident.incident_id} is {incident.status.value}, not PENDING_APPROVAL")
     name = " ".join(ctx.args.as_name.split())
-    if not name or len(name) > 100:
-        raise CliError("--as needs your name (1-100 characters)")
+    if not name or len(name) > 100 or safe_text.has_hidden(name):
+        raise CliError("--as needs your name (1-100 printable characters)")
     who = Decider(name=name, user_agent=f"responder-cli/{os.environ.get('USER', '?')}", via="cli")
     try:
         updated = apply_decision(
@@ -364,10 +366,15 @@ def cmd_sandbox_outbox(ctx: Ctx) -> None:
     if ctx.args.json:
         print(output.dump(messages))
         return
+    print_outbox(messages)
+
+
+def print_outbox(messages: list[dict[str, Any]]) -> None:
+    """The captured emails, each line of each shown with its control and bidi characters escaped."""
     if not messages:
         print("outbox is empty")
     for m in messages:
-        print(f"Subject: {m['subject']}\n\n{m['body']}\n" + "-" * 72)
+        print(f"Subject: {one_line(m.get('subject'), None)}\n\n{safe_text.lines(str(m.get('body', '')))}\n" + "-" * 72)
 
 
 # -- wiring ---------------------------------------------------------------------------------------
@@ -499,7 +506,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    print(f"responder: error: {message}", file=sys.stderr)
+    # The message can quote an incident's data or an AWS error that does: one line, controls escaped.
+    print(f"responder: error: {one_line(message, 4000)}", file=sys.stderr)
     sys.exit(code)
 
 

@@ -1,4 +1,9 @@
-"""How the CLI shows things: readable tables for people, JSON for machines."""
+"""How the CLI shows things: readable tables for people, JSON for machines.
+
+Everything from a finding or a resource is shown as one line with its control and bidi characters
+escaped (`safe_text.one_line`), so that none can move the cursor, clear the screen, reorder or forge lines.
+JSON escapes them itself (`ensure_ascii`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from responder.domain.safe_text import one_line as s
 from responder.models.incident import (
     TIMELINE_HEAD,
     Ec2PreState,
@@ -62,7 +68,7 @@ def incident_json(incident: Incident) -> dict[str, Any]:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [[("" if c is None else str(c)) for c in row] for row in rows]
+    cells = [[s(h) for h in headers]] + [[s(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = ["  ".join(c.ljust(widths[i]) for i, c in enumerate(r)).rstrip() for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))
@@ -73,11 +79,11 @@ def show_incident(incident: Incident) -> str:
     d = incident_json(incident)
     r = d["resource"]
     out = [
-        f"Incident   {d['incident_id']}",
+        f"Incident   {s(d['incident_id'])}",
         f"Status     {d['status']}",
-        f"Resource   {r['type']} {r['id']}  (account {r['account']}"
-        + (f" {r['account_alias']}" if r.get("account_alias") else "")
-        + f", {r['region']})",
+        f"Resource   {r['type']} {s(r['id'])}  (account {s(r['account'])}"
+        + (f" {s(r['account_alias'])}" if r.get("account_alias") else "")
+        + f", {s(r['region'])})",
         f"Created    {d['created_at']}",
     ]
     if d["contained_at"]:
@@ -85,11 +91,13 @@ def show_incident(incident: Incident) -> str:
     if d["restored_at"]:
         out.append(f"Restored   {d['restored_at']}")
     if d["decision"]:
-        out.append(f"Decision   {d['decision']['mode']} by rule {d['decision']['rule']}: {d['decision']['reason']}")
+        out.append(
+            f"Decision   {d['decision']['mode']} by rule {s(d['decision']['rule'])}: {s(d['decision']['reason'])}"
+        )
     if d["skip_reason"]:
-        out.append(f"Skipped    {d['skip_reason']}")
+        out.append(f"Skipped    {s(d['skip_reason'], 2000)}")
     if d["error"]:
-        out.append(f"Error      {d['error']}")
+        out.append(f"Error      {s(d['error'], 2000)}")
     out += [
         "",
         "Findings",
@@ -111,11 +119,11 @@ def show_incident(incident: Incident) -> str:
         ]
     if incident.approval:
         a = incident.approval
-        who = f" by {a.decided_by} via {a.via} from {a.source_ip or '-'}" if a.decided_by else ""
+        who = f" by {s(a.decided_by)} via {a.via} from {s(a.source_ip or '-')}" if a.decided_by else ""
         out += ["", f"Approval   {a.decision or 'pending'}{who} (expires {a.expires_at:%Y-%m-%d %H:%M} UTC)"]
     if incident.restore_report:
-        out += ["", "Restore notes"] + [f"  {line}" for line in incident.restore_report]
-    timeline = [f"  {t.at:%Y-%m-%d %H:%M:%S} {t.event} {t.detail}".rstrip() for t in incident.timeline]
+        out += ["", "Restore notes"] + [f"  {s(line)}" for line in incident.restore_report]
+    timeline = [f"  {t.at:%Y-%m-%d %H:%M:%S} {s(t.event)} {s(t.detail, 1000)}".rstrip() for t in incident.timeline]
     if incident.timeline_overflow:
         timeline.insert(TIMELINE_HEAD, f"  ... {incident.timeline_overflow} entries between these not kept")
     out += ["", "Timeline", *timeline]
@@ -125,32 +133,32 @@ def show_incident(incident: Incident) -> str:
 def pre_state_lines(incident: Incident) -> list[str]:
     pre = incident.pre_state
     if isinstance(pre, Ec2PreState):
-        lines = [f"  {e.eni_id}: {', '.join(e.groups) or '(no groups)'}" for e in pre.enis]
+        lines = [f"  {s(e.eni_id)}: {', '.join(map(s, e.groups)) or '(no groups)'}" for e in pre.enis]
         lines.append(
             f"  termination protection: {pre.disable_api_termination}, stop protection: {pre.disable_api_stop}"
         )
         if pre.asg:
             lines.append(
-                f"  auto scaling: {pre.asg.name} {pre.asg.lifecycle_state} (desired {pre.asg.desired_capacity})"
+                f"  auto scaling: {s(pre.asg.name)} {s(pre.asg.lifecycle_state)} (desired {pre.asg.desired_capacity})"
             )
         return lines
     if isinstance(pre, IamUserPreState):
         return [
-            f"  keys: {', '.join(f'{k.access_key_id} {k.status}' for k in pre.keys) or 'none'}",
-            f"  attached policies: {', '.join(pre.attached_policies) or 'none'}",
-            f"  inline policies: {', '.join(pre.inline_policies) or 'none'}",
+            f"  keys: {', '.join(f'{s(k.access_key_id)} {k.status}' for k in pre.keys) or 'none'}",
+            f"  attached policies: {', '.join(map(s, pre.attached_policies)) or 'none'}",
+            f"  inline policies: {', '.join(map(s, pre.inline_policies)) or 'none'}",
         ]
     if isinstance(pre, IamRolePreState):
         return [
-            f"  attached policies: {', '.join(pre.attached_policies) or 'none'}",
-            f"  inline policies: {', '.join(pre.inline_policies) or 'none'}",
+            f"  attached policies: {', '.join(map(s, pre.attached_policies)) or 'none'}",
+            f"  inline policies: {', '.join(map(s, pre.inline_policies)) or 'none'}",
         ]
     if isinstance(pre, S3PreState):
         return [
-            f"  bucket policy: {pre.policy or 'none'}",
-            f"  block public access: {pre.public_access_block or 'not configured'}",
-            f"  ownership controls: {pre.ownership_controls or 'not configured'}",
-            f"  ACL: {pre.acl.describe() if pre.acl else 'not recorded'}",
+            f"  bucket policy: {s(pre.policy, None) if pre.policy else 'none'}",
+            f"  block public access: {s(pre.public_access_block) if pre.public_access_block else 'not configured'}",
+            f"  ownership controls: {s(pre.ownership_controls) if pre.ownership_controls else 'not configured'}",
+            f"  ACL: {s(pre.acl.describe(), 2000) if pre.acl else 'not recorded'}",
         ]
     return []
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, urlencode
 
+from responder.domain.safe_text import has_hidden, one_line
 from responder.models.incident import Incident
 
 Decision = Literal["approve", "reject"]
@@ -104,7 +105,7 @@ def parse_form(body: str) -> DecisionForm:
         raise LinkError(403, "The form is missing its nonce; open the link again and use the page.")
     if not name:
         raise LinkError(400, "Type your name so that the decision records who made it.")
-    if len(name) > MAX_NAME or any(ord(c) < 32 for c in name):
+    if len(name) > MAX_NAME or has_hidden(name):
         raise LinkError(400, f"The name must be at most {MAX_NAME} printable characters.")
     return DecisionForm(
         decision=decision,  # type: ignore[arg-type]
@@ -125,17 +126,22 @@ _STYLE = (
 )
 
 
+def _e(value: object) -> str:
+    """A value for the page: one line, controls and bidi characters shown as escapes, then HTML-escaped."""
+    return html.escape(one_line(value, None))
+
+
 def _page(title: str, body: str) -> str:
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         '<meta name=viewport content="width=device-width,initial-scale=1">'
         '<meta name=robots content="noindex,nofollow">'
-        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
+        f"<title>{_e(title)}</title><style>{_STYLE}</style></head><body>{body}</body></html>"
     )
 
 
 def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text: str) -> str:
-    e = html.escape
+    e = _e
     findings = "".join(
         f"<li><b>{e(f.type)}</b> (severity {f.severity:.1f}, id {e(f.id)}){' - ' + e(f.title) if f.title else ''}</li>"
         for f in incident.findings.values()
@@ -144,7 +150,7 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
     impact = "".join(f"<li>{e(line)}</li>" for line in (incident.impact.lines() if incident.impact else []))
     rule = incident.decision.rule_id if incident.decision else "?"
     hidden = "".join(
-        f'<input type=hidden name={k} value="{e(str(v))}">'
+        f'<input type=hidden name={k} value="{html.escape(str(v))}">'
         for k, v in (
             ("nonce", nonce),
             ("incident", link.incident_id),
@@ -176,7 +182,7 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
 
 
 def message_page(title: str, message: str, status_text: str = "") -> str:
-    e = html.escape
+    e = _e
     extra = f"<p id=status>{e(status_text)}</p>" if status_text else ""
     return _page(title, f"<h1>{e(title)}</h1><p id=message>{e(message)}</p>{extra}")
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from responder.domain import safe_text
+from responder.domain.safe_text import one_line as s
 from responder.models.incident import Incident, Status
 
 
@@ -13,77 +15,97 @@ class Message:
     body: str
 
 
+UNTRUSTED = "Reported by the finding (untrusted):"
+SUBJECT_VALUE = 60
+
+
 def _header(incident: Incident) -> list[str]:
+    """The responder's own facts first, then, under a label, what came from the finding and the resource:
+    each such value shown as one line (`safe_text.one_line`), so none can start a line of its own."""
     r = incident.resource
     lines = [
         f"Incident:  {incident.incident_id}",
         f"Status:    {incident.status.value}",
-        f"Resource:  {r.type.value} {r.id}",
-        f"Account:   {r.account}" + (f" ({incident.account_alias})" if incident.account_alias else ""),
-        f"Region:    {r.region}",
+        "",
+        UNTRUSTED,
+        f"Resource:  {r.type.value} {s(r.id)}",
+        f"Account:   {s(r.account)}" + (f" ({s(incident.account_alias)})" if incident.account_alias else ""),
+        f"Region:    {s(r.region)}",
     ]
-    if incident.decision:
-        lines.append(f"Decision:  {incident.decision.mode.value} ({incident.decision.reason})")
-    lines.append("")
-    lines.append("Findings:")
+    if incident.decision:  # its reason can quote the resource's tags
+        lines.append(f"Decision:  {incident.decision.mode.value} ({s(incident.decision.reason)})")
+    lines += ["", "Findings:"]
     for f in incident.findings.values():
         seen = f" x{f.count}" if f.count > 1 else ""
-        lines.append(f"  - {f.type} severity {f.severity:.1f}{seen} [{f.id}]")
+        lines.append(f"  - {s(f.type)} severity {f.severity:.1f}{seen} [{s(f.id)}]")
         if f.title:
-            lines.append(f"    {f.title}")
+            lines.append(f"    {s(f.title)}")
         if f.remote_ip:
-            lines.append(f"    remote IP {f.remote_ip}")
+            lines.append(f"    remote IP {s(f.remote_ip)}")
     return lines
 
 
 def _plan(incident: Incident) -> list[str]:
     lines = ["", "Planned actions:"]
-    lines += [f"  {i}. {a.description}" for i, a in enumerate(incident.plan, 1)] or ["  (none)"]
+    lines += [f"  {i}. {s(a.description)}" for i, a in enumerate(incident.plan, 1)] or ["  (none)"]
     if incident.impact:
-        lines += ["", "Impact:", *(f"  {line}" for line in incident.impact.lines())]
+        lines += ["", "Impact:", *(f"  {s(line)}" for line in incident.impact.lines())]
     return lines
 
 
+def _subject(tag: str, *values: object) -> str:
+    return " ".join([tag, *(s(v, SUBJECT_VALUE) for v in values)])
+
+
+def _message(subject: str, lines: list[str]) -> Message:
+    # Every value is already one line; the last pass keeps any line built here from carrying a control.
+    return Message(s(subject, None), safe_text.lines("\n".join(lines)))
+
+
 def approval_request(incident: Incident, approve_url: str, reject_url: str, expires_text: str) -> Message:
+    """The links come first, before anything the finding reported, so that no finding text can stand
+    above them or pass for them."""
     top = max(incident.findings.values(), key=lambda f: f.severity)
-    subject = f"[APPROVAL NEEDED] {top.type} on {incident.resource.id}"
-    body = (
-        _header(incident)
-        + _plan(incident)
-        + [
-            "",
-            "Nothing has been changed yet. The pre-state is recorded, so containment can be undone exactly.",
-            "",
-            f"Approve: {approve_url}",
-            "",
-            f"Reject:  {reject_url}",
-            "",
-            f"The links open a confirmation page; nothing happens until you press a button there. They expire {expires_text}.",
-        ]
-    )
-    return Message(subject, "\n".join(body))
+    subject = _subject("[APPROVAL NEEDED]", top.type, "on", incident.resource.id)
+    body = [
+        "Containment is waiting for your decision.",
+        "",
+        f"Approve: {approve_url}",
+        "",
+        f"Reject:  {reject_url}",
+        "",
+        f"The links open a confirmation page; nothing happens until you press a button there. They expire {expires_text}.",
+        "Nothing has been changed yet. The pre-state is recorded, so containment can be undone exactly.",
+        "",
+        *_header(incident),
+        *_plan(incident),
+    ]
+    return _message(subject, body)
 
 
 def outcome(incident: Incident) -> Message:
-    s = incident.status
+    st = incident.status
+    rid = incident.resource.id
     lines = _header(incident)
-    if s is Status.CONTAINED:
-        subject = f"[CONTAINED] {incident.resource.id}"
+    if st is Status.CONTAINED:
+        subject = _subject("[CONTAINED]", rid)
         lines += ["", "Actions applied:"]
-        lines += [f"  - {a.at:%Y-%m-%d %H:%M:%S}Z {a.action} {a.target} ({a.status.value})" for a in incident.actions]
-        snaps = [a.id for a in incident.artifacts if a.kind == "ebs_snapshot"]
+        lines += [
+            f"  - {a.at:%Y-%m-%d %H:%M:%S}Z {s(a.action)} {s(a.target)} ({a.status.value})" for a in incident.actions
+        ]
+        snaps = [s(a.id) for a in incident.artifacts if a.kind == "ebs_snapshot"]
         if snaps:
             lines += ["", f"Evidence snapshots (kept after restore): {', '.join(snaps)}"]
         lines += ["", f"Undo: responder restore {incident.incident_id}"]
-    elif s is Status.REJECTED:
-        by = incident.approval.decided_by if incident.approval else "?"
-        subject = f"[REJECTED] {incident.resource.id}"
+    elif st is Status.REJECTED:
+        by = s(incident.approval.decided_by) if incident.approval and incident.approval.decided_by else "?"
+        subject = _subject("[REJECTED]", rid)
         lines += ["", f"Containment was rejected by {by}. Nothing was changed."]
-    elif s is Status.EXPIRED:
-        subject = f"[EXPIRED] {incident.resource.id}"
+    elif st is Status.EXPIRED:
+        subject = _subject("[EXPIRED]", rid)
         lines += ["", "Nobody approved containment before the approval timeout. Nothing was changed."]
-    elif s is Status.NOTIFIED:
-        subject = f"[NOTIFY ONLY] {incident.resource.id}"
+    elif st is Status.NOTIFIED:
+        subject = _subject("[NOTIFY ONLY]", rid)
         dry = incident.decision.dry_run if incident.decision else False
         lines += [
             *_plan(incident),
@@ -92,17 +114,17 @@ def outcome(incident: Incident) -> Message:
             if dry
             else "The matching preference says notify only: nothing was changed.",
         ]
-    elif s is Status.RESTORED:
-        subject = f"[RESTORED] {incident.resource.id}"
+    elif st is Status.RESTORED:
+        subject = _subject("[RESTORED]", rid)
         lines += ["", "Every recorded attribute was put back and verified."]
-        lines += [f"  note: {line}" for line in incident.restore_report]
-    elif s is Status.FAILED:
-        subject = f"[FAILED] {incident.resource.id}"
-        lines += ["", "The responder FAILED. Error:", f"  {incident.error}", ""]
+        lines += [f"  note: {s(line)}" for line in incident.restore_report]
+    elif st is Status.FAILED:
+        subject = _subject("[FAILED]", rid)
+        lines += ["", "The responder FAILED. Error:", f"  {s(incident.error, 2000)}", ""]
         if incident.actions:
             lines += ["Actions applied before the failure:"]
-            lines += [f"  - {a.action} {a.target} ({a.status.value})" for a in incident.actions]
+            lines += [f"  - {s(a.action)} {s(a.target)} ({a.status.value})" for a in incident.actions]
         lines += ["", f"Everything it changed can be undone with: responder restore {incident.incident_id}"]
     else:
-        subject = f"[{s.value}] {incident.resource.id}"
-    return Message(subject, "\n".join(lines))
+        subject = _subject(f"[{st.value}]", rid)
+    return _message(subject, lines)
