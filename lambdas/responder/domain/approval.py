@@ -22,6 +22,7 @@ from responder.models.incident import Incident
 
 Decision = Literal["approve", "reject"]
 MAX_NAME = 100
+MAX_FORM_FIELDS = 20  # the page's form has six
 
 
 class LinkError(ValueError):
@@ -96,7 +97,11 @@ class DecisionForm:
 
 
 def parse_form(body: str) -> DecisionForm:
-    fields = {k: v[0] for k, v in parse_qs(body, keep_blank_values=True, max_num_fields=20).items()}
+    try:
+        parsed = parse_qs(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:  # more than MAX_FORM_FIELDS fields
+        raise LinkError(400, "The form has too many fields; submit it from the approval page.") from None
+    fields = {k: v[0] for k, v in parsed.items()}
     decision = fields.get("decision", "")
     name = " ".join(fields.get("name", "").split())
     if decision not in ("approve", "reject"):

@@ -225,7 +225,7 @@ def _asff_target(finding: AsffFinding, family: str, region: str) -> tuple[Resour
         # administrators); S3 ARNs carry no account.
         parts = res.id.split(":")
         owner = (
-            parts[4] if res.id.startswith("arn:") and len(parts) > 5 and re.match(r"^[0-9]{12}$", parts[4]) else None
+            parts[4] if res.id.startswith("arn:") and len(parts) > 5 and re.fullmatch(r"[0-9]{12}", parts[4]) else None
         )
         return ResourceRef(type=kind, id=ident, account=owner or account, region=res.region or region)
 
@@ -405,7 +405,8 @@ def _ocsf_principal(name: str | None, user: OcsfUser | None, data: dict[str, Any
 
 
 def _valid(value: str, pattern: str) -> str | None:
-    return value if value and re.match(pattern, value) else None
+    # fullmatch: the patterns end in `$`, which `re.match` also finds before a trailing newline.
+    return value if value and re.fullmatch(pattern, value) else None
 
 
 def _when(value: str | None) -> datetime | None:

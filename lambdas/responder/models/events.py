@@ -16,6 +16,7 @@ from responder.models.guardduty import GuardDutyEvent
 from responder.models.securityhub import ASFF_CUSTOM_ACTION, ASFF_IMPORTED, OCSF_IMPORTED, OcsfEvent, SecurityHubEvent
 
 MAX_EVENT_BYTES = 256 * 1024
+MAX_EVENT_DEPTH = 64  # the deepest real finding (ASFF, with its details) nests about a dozen levels
 
 
 class MalformedFinding(ValueError):
@@ -28,9 +29,31 @@ class ParsedEvent:
     event: GuardDutyEvent | SecurityHubEvent | OcsfEvent
 
 
+def _depth(raw: Any) -> int:
+    """How deeply the event nests objects and lists, counted without recursion; stops past the bound."""
+    deepest, todo = 0, [(raw, 1)]
+    while todo:
+        value, depth = todo.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_EVENT_DEPTH:
+            break
+        children = value.values() if isinstance(value, dict) else value
+        todo.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def parse_event(raw: Any) -> ParsedEvent:
     if not isinstance(raw, dict):
         raise MalformedFinding("the event is not a JSON object")
+    if _depth(raw) > MAX_EVENT_DEPTH:
+        raise MalformedFinding(f"the event is nested more than {MAX_EVENT_DEPTH} levels deep; findings are not")
+    try:
+        return _parse(raw)
+    except RecursionError:  # not expected past the depth bound; never let it escape as anything else
+        raise MalformedFinding("the event is nested too deeply to read") from None
+
+
+def _parse(raw: dict[str, Any]) -> ParsedEvent:
     size = len(json.dumps(raw, default=str))
     if size > MAX_EVENT_BYTES:
         raise MalformedFinding(f"the event is {size} bytes; EventBridge events are at most {MAX_EVENT_BYTES}")

@@ -84,7 +84,7 @@ class AsffFinding(_Asff):
 
     @property
     def trusted(self) -> bool:
-        return bool(TRUSTED_PRODUCT.match(self.product_arn))
+        return bool(TRUSTED_PRODUCT.fullmatch(self.product_arn))  # `$` alone admits a trailing newline
 
     @property
     def product(self) -> str:
