@@ -230,7 +230,7 @@ def cmd_restore(ctx: Ctx) -> None:
     _print(
         ctx,
         output.incident_json(final),
-        f"{final.incident_id} {final.status.value}" + "".join(f"\n  note: {n}" for n in final.restore_report),
+        output.restored(final),
     )
 
 

@@ -130,6 +130,12 @@ def show_incident(incident: Incident) -> str:
     return "\n".join(out)
 
 
+def restored(incident: Incident) -> str:
+    return f"{incident.incident_id} {incident.status.value}" + "".join(
+        f"\n  note: {s(n)}" for n in incident.restore_report
+    )
+
+
 def pre_state_lines(incident: Incident) -> list[str]:
     pre = incident.pre_state
     if isinstance(pre, Ec2PreState):

@@ -229,6 +229,12 @@ def test_cli_show_incident_prints_no_injected_line_and_no_raw_controls(status):
     assert "\\u202e" in text
 
 
+def test_cli_restore_notes_are_one_line_each():
+    text = output.restored(hostile_incident(Status.RESTORED))
+    assert_safe(text)
+    assert len(text.split("\n")) == 2
+
+
 def test_cli_table_cells_stay_on_their_row():
     text = output.table(["id", "title"], [[f"i-1{INJECT}", f"t{RLO}"]])
     assert len(text.split("\n")) == 3
