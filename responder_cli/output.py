@@ -122,7 +122,7 @@ def show_incident(incident: Incident) -> str:
         who = f" by {s(a.decided_by)} via {a.via} from {s(a.source_ip or '-')}" if a.decided_by else ""
         out += ["", f"Approval   {a.decision or 'pending'}{who} (expires {a.expires_at:%Y-%m-%d %H:%M} UTC)"]
     if incident.restore_report:
-        out += ["", "Restore notes"] + [f"  {s(line)}" for line in incident.restore_report]
+        out += ["", "Restore notes"] + [f"  {s(line, 2000)}" for line in incident.restore_report]
     timeline = [f"  {t.at:%Y-%m-%d %H:%M:%S} {s(t.event)} {s(t.detail, 1000)}".rstrip() for t in incident.timeline]
     if incident.timeline_overflow:
         timeline.insert(TIMELINE_HEAD, f"  ... {incident.timeline_overflow} entries between these not kept")
@@ -132,7 +132,7 @@ def show_incident(incident: Incident) -> str:
 
 def restored(incident: Incident) -> str:
     return f"{incident.incident_id} {incident.status.value}" + "".join(
-        f"\n  note: {s(n)}" for n in incident.restore_report
+        f"\n  note: {s(n, 2000)}" for n in incident.restore_report
     )
 
 

@@ -17,6 +17,7 @@ class Message:
 
 UNTRUSTED = "Reported by the finding (untrusted):"
 SUBJECT_VALUE = 60
+LINE = 2000  # a line the responder composed around finding data (a plan step, an impact line, a note)
 
 
 def _header(incident: Incident) -> list[str]:
@@ -47,9 +48,9 @@ def _header(incident: Incident) -> list[str]:
 
 def _plan(incident: Incident) -> list[str]:
     lines = ["", "Planned actions:"]
-    lines += [f"  {i}. {s(a.description)}" for i, a in enumerate(incident.plan, 1)] or ["  (none)"]
+    lines += [f"  {i}. {s(a.description, LINE)}" for i, a in enumerate(incident.plan, 1)] or ["  (none)"]
     if incident.impact:
-        lines += ["", "Impact:", *(f"  {s(line)}" for line in incident.impact.lines())]
+        lines += ["", "Impact:", *(f"  {s(line, LINE)}" for line in incident.impact.lines())]
     return lines
 
 
@@ -117,10 +118,10 @@ def outcome(incident: Incident) -> Message:
     elif st is Status.RESTORED:
         subject = _subject("[RESTORED]", rid)
         lines += ["", "Every recorded attribute was put back and verified."]
-        lines += [f"  note: {s(line)}" for line in incident.restore_report]
+        lines += [f"  note: {s(line, LINE)}" for line in incident.restore_report]
     elif st is Status.FAILED:
         subject = _subject("[FAILED]", rid)
-        lines += ["", "The responder FAILED. Error:", f"  {s(incident.error, 2000)}", ""]
+        lines += ["", "The responder FAILED. Error:", f"  {s(incident.error, LINE)}", ""]
         if incident.actions:
             lines += ["Actions applied before the failure:"]
             lines += [f"  - {s(a.action)} {s(a.target)} ({a.status.value})" for a in incident.actions]
