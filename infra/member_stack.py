@@ -12,7 +12,12 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from infra.constructs.function import RoleGrants
-from infra.constructs.permissions import deny_all_policy, grant_ec2_write, grant_principal_and_bucket_writes
+from infra.constructs.permissions import (
+    deny_all_policy,
+    deny_changes_to,
+    grant_ec2_write,
+    grant_principal_and_bucket_writes,
+)
 from infra.constructs.workflow import MEMBER_CALLERS, member_caller_role_name
 from infra.nag import acknowledge
 from responder.models.common import ACCOUNT_ID, EXTERNAL_ID
@@ -66,9 +71,8 @@ class MemberRoleStack(Stack):
         grants = RoleGrants(self.role)
         for containing in (True, False):
             grant_ec2_write(grants, self, containing=containing)
-            grant_principal_and_bucket_writes(
-                grants, self, deny_all.managed_policy_arn, responder_stack_name, containing=containing
-            )
+            grant_principal_and_bucket_writes(grants, self, deny_all.managed_policy_arn, containing=containing)
+        deny_changes_to(self.role, [f"arn:{self.partition}:iam::{self.account}:role/{member_role_name}"])
         grants.allow(
             [
                 "elasticloadbalancing:DescribeTargetGroups",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -76,6 +77,8 @@ class ResponderStack(Stack):
             queues={"FailedInvocations": failures, "RuleDeadLetters": triggers.dead_letters},
             intake=triggers.intake.function if triggers.intake else None,
         )
+
+        workflows.protect_own([r.role_arn for r in self.node.find_all() if isinstance(r, iam.Role)])
 
         outputs = {
             "IncidentsTable": state.incidents.table_name,

@@ -18,6 +18,7 @@ IAM_READ = [
     "iam:ListUserTags",
     "iam:ListRoleTags",
     "iam:GetRole",
+    "iam:GetUser",
     "iam:GetUserPolicy",
     "iam:GetRolePolicy",
 ]
@@ -68,11 +69,9 @@ def grant_reads(fn: Grants, scope: Construct) -> None:
     )
 
 
-def grant_principal_and_bucket_writes(
-    fn: Grants, scope: Construct, deny_all_arn: str, responder_prefix: str, containing: bool
-) -> None:
-    """IAM, S3 and WAF changes, limited to the responder's deny-all policy where IAM allows it, and
-    never on the responder's own roles."""
+def grant_principal_and_bucket_writes(fn: Grants, scope: Construct, deny_all_arn: str, containing: bool) -> None:
+    """IAM, S3 and WAF changes, limited to the responder's deny-all policy where IAM allows it. The roles
+    they must never change are denied by exact ARN (`deny_changes_to`)."""
     stack = Stack.of(scope)
     principals = [_iam_arn(scope, "user/*"), _iam_arn(scope, "role/*")]
     attach = (
@@ -99,15 +98,19 @@ def grant_principal_and_bucket_writes(
     )
     fn.allow(bucket_writes, [f"arn:{stack.partition}:s3:::*"])
     fn.allow(["wafv2:GetIPSet", "wafv2:UpdateIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"])
-    # Invariant: the responder never changes its own roles, whatever a finding says.
-    fn.role.add_to_principal_policy(
+    grant_reads(fn, scope)
+
+
+def deny_changes_to(role: iam.IRole, roles: list[str]) -> None:
+    """Invariant 3: the responder never changes its own roles, whatever a finding says. Exact ARNs only: a
+    name pattern would also cover roles an attacker creates under a look-alike name, and make them immune."""
+    role.add_to_principal_policy(
         iam.PolicyStatement(
             effect=iam.Effect.DENY,
             actions=["iam:Attach*", "iam:Detach*", "iam:Put*", "iam:Delete*", "iam:Update*"],
-            resources=[_iam_arn(scope, f"role/{responder_prefix}-*")],
+            resources=roles,
         )
     )
-    grant_reads(fn, scope)
 
 
 def grant_ec2_write(fn: Grants, scope: Construct, containing: bool) -> None:

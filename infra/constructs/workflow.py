@@ -21,6 +21,7 @@ from infra.constructs.function import ResponderFunction
 from infra.constructs.permissions import (
     EC2_READ,
     deny_all_policy,
+    deny_changes_to,
     grant_ec2_write,
     grant_principal_and_bucket_writes,
     grant_reads,
@@ -73,15 +74,6 @@ class Workflows(Construct):
         self._function_scope = Construct(self, "Functions")
         self.functions: dict[str, ResponderFunction] = {}
         self.deny_all = deny_all_policy(self, stack.stack_name)
-        self.own_arn_patterns = [
-            f"arn:{stack.partition}:iam::{stack.account}:role/{stack.stack_name}-*",
-            f"arn:{stack.partition}:lambda:*:{stack.account}:function:{stack.stack_name}-*",
-            f"arn:{stack.partition}:states:*:{stack.account}:stateMachine:{stack.stack_name}-*",
-            # the member role in every member account, and the responder's roles seen from there
-            f"arn:{stack.partition}:iam::*:role/{cfg.member_role_name}",
-            f"arn:{stack.partition}:iam::*:role/{stack.stack_name}-*",
-        ]
-
         # Triage starts one containment execution per further bucket an S3 finding names. The machine's ARN
         # is built from its fixed name: a reference to the machine would make a dependency cycle (the
         # machine depends on this function).
@@ -95,13 +87,12 @@ class Workflows(Construct):
             {
                 **table_env,
                 "PROTECTED_ARNS": json.dumps(cfg.protected_arns),
-                "OWN_ARNS": stack.to_json_string(self.own_arn_patterns),
                 "CONTAINMENT_STATE_MACHINE_ARN": containment_arn,
             },
         )
         triage.allow(["states:StartExecution"], [containment_arn])
         triage.allow(["ec2:DescribeInstances"], ["*"])
-        triage.allow(["iam:ListUserTags", "iam:ListRoleTags"], [self._iam_arn("user/*"), self._iam_arn("role/*")])
+        triage.allow(["iam:GetUser", "iam:GetRole"], [self._iam_arn("user/*"), self._iam_arn("role/*")])
         triage.allow(["s3:GetBucketTagging"], [f"arn:{stack.partition}:s3:::*"])
         triage.acknowledge_resources(
             [
@@ -123,7 +114,10 @@ class Workflows(Construct):
         evaluate.use_table(inputs.incidents, write=True)
         evaluate.use_table(inputs.preferences, write=False)
 
-        exempt = [self._iam_arn(f"role/{stack.stack_name}-*"), *cfg.break_glass_arns]
+        # A contained bucket still admits, by exact ARN, the roles of the functions that read, change and
+        # restore it in this account (fixed names), and the operator's break-glass principals.
+        exempt = [self._iam_arn(f"role/{member_caller_role_name(stack.stack_name, f)}") for f in MEMBER_CALLERS]
+        exempt += cfg.break_glass_arns
         containment_env = {
             **table_env,
             "ISOLATION_MODE": cfg.isolation_mode,
@@ -173,9 +167,7 @@ class Workflows(Construct):
         )
         contain.use_table(inputs.incidents, write=True)
         grant_ec2_write(contain, self, containing=True)
-        grant_principal_and_bucket_writes(
-            contain, self, self.deny_all.managed_policy_arn, stack.stack_name, containing=True
-        )
+        grant_principal_and_bucket_writes(contain, self, self.deny_all.managed_policy_arn, containing=True)
 
         verify = self._fn("Verify", "responder.handlers.verify.handler", "verify containment", containment_env)
         verify.use_table(inputs.incidents, write=True)
@@ -208,9 +200,7 @@ class Workflows(Construct):
         # A WAF block stays while another open incident needs it: found through the status index.
         restore_apply.allow(["dynamodb:Query"], [f"{inputs.incidents.table_arn}/index/{STATUS_INDEX}"])
         grant_ec2_write(restore_apply, self, containing=False)
-        grant_principal_and_bucket_writes(
-            restore_apply, self, self.deny_all.managed_policy_arn, stack.stack_name, containing=False
-        )
+        grant_principal_and_bucket_writes(restore_apply, self, self.deny_all.managed_policy_arn, containing=False)
         restore_verify = self._fn(
             "RestoreVerify", "responder.handlers.restore.verify", "verify restore", containment_env
         )
@@ -225,6 +215,18 @@ class Workflows(Construct):
         self.containment_arn = (
             f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{stack.stack_name}-containment"
         )
+
+    def protect_own(self, roles: list[str]) -> None:
+        """Give Triage the exact ARNs of the responder's own roles (every role in the stack, as deployed)
+        and state machines, which it never contains. Called once the stack holds all its roles."""
+        stack = Stack.of(self)
+        machines = [
+            f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{stack.stack_name}-{name}"
+            for name in ("containment", "restore")
+        ]
+        self.functions["Triage"].function.add_environment("OWN_ARNS", stack.to_json_string([*roles, *machines]))
+        for name in ("Contain", "RestoreApply"):
+            deny_changes_to(self.functions[name].role, roles)
 
     # -- helpers ---------------------------------------------------------------------------------
     def _fn(
@@ -446,6 +448,8 @@ class Workflows(Construct):
         after_triage = (
             sfn.Choice(self, "NewIncident")
             .when(sfn.Condition.string_equals("$.outcome", "new"), evaluate)
+            # A protected resource is never contained, and the team is told that a finding named it.
+            .when(sfn.Condition.string_equals("$.outcome", "protected"), notify)
             .otherwise(done)
         )
         definition = triage.next(after_triage)

@@ -28,7 +28,8 @@ def assembly(tmp_path_factory) -> Path:
         {
             "notificationEmail": "soc@example.com",
             "approvalTimeoutHours": APPROVAL_TIMEOUT_S / 3600,
-            "protectedArns": "arn:aws:ec2:*:123456789012:instance/i-0protected*",
+            "protectedArns": "arn:aws:ec2:*:123456789012:instance/i-0protected*,"
+            "arn:aws:iam::123456789012:role/breakglass/BreakGlassAdmin",
             "memberExternalId": MEMBER_EXTERNAL_ID,
         },
         str(out),

@@ -10,12 +10,13 @@ import re
 
 from responder.adapters.preferences import PreferenceStore
 from responder.models.preferences import Mode, OnTimeout, Rule, RuleMatch
-from responder_cli.samples import ec2_finding
+from responder_cli.samples import access_key_finding, ec2_finding
 from tests.support.victims import eni_groups, make_asg_instance, make_instance
 from tests.workflow.conftest import APPROVAL_TIMEOUT_S
 
 BRUTE = "UnauthorizedAccess:EC2/SSHBruteForce"
 C2 = "Backdoor:EC2/C&CActivity.B"
+EXFIL = "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"
 
 
 def _prefs(responder, *rules: Rule) -> None:
@@ -206,16 +207,17 @@ def test_malformed_event_fails_with_a_clear_error_and_changes_nothing(responder)
 
 
 def test_protected_resource_is_skipped_even_under_auto(responder):
-    ec2 = responder.session.client("ec2")
-    exempt = make_instance(ec2, enis=1, tags={"responder:exempt": "true"})
-    _auto(responder)
+    iam = responder.session.client("iam")
+    iam.create_role(RoleName="BreakGlassAdmin", Path="/breakglass/", AssumeRolePolicyDocument="{}")
+    _prefs(responder, Rule(id="roles-auto", priority=10, match=RuleMatch(resource_types=["iam_role"]), mode=Mode.AUTO))
 
-    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=exempt.instance_id)))
+    event = access_key_finding(EXFIL, user="BreakGlassAdmin", user_type="AssumedRole")
+    desc = responder.wait(responder.start(event))
 
     assert desc["status"] == "SUCCEEDED"
     incident = responder.only_incident()
-    assert incident.status.value == "SKIPPED" and "responder:exempt=true" in incident.skip_reason
-    assert eni_groups(ec2, exempt.enis[0]) == exempt.groups[exempt.enis[0]]
+    assert incident.status.value == "SKIPPED" and "protected list" in (incident.skip_reason or "")
+    assert iam.list_role_policies(RoleName="BreakGlassAdmin")["PolicyNames"] == []
 
 
 def test_action_failure_marks_incident_failed_and_restore_undoes_it(responder):

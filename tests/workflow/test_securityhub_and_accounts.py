@@ -222,11 +222,16 @@ def test_an_unassumable_member_role_fails_the_incident_naming_the_account(respon
 
 def test_a_skipped_security_hub_finding_gets_a_note_saying_why(responder):
     moto_fidelity.SECURITYHUB_UPDATES.clear()
-    exempt = make_instance(responder.session.client("ec2"), enis=1, tags={"responder:exempt": "true"})
-    asff = samples.asff_from_guardduty(samples.ec2_finding(C2, instance_id=exempt.instance_id))
-    _intake(responder, samples.securityhub_event([asff]))
+    iam = responder.session.client("iam")
+    iam.create_role(RoleName="BreakGlassAdmin", Path="/breakglass/", AssumeRolePolicyDocument="{}")
+    finding = samples.access_key_finding(
+        "UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS",
+        user="BreakGlassAdmin",
+        user_type="AssumedRole",
+    )
+    _intake(responder, samples.securityhub_event([samples.asff_from_guardduty(finding)]))
     assert all(d["status"] == "SUCCEEDED" for d in responder.wait_all())
     assert responder.only_incident().status.value == "SKIPPED"
     (update,) = [u for _, _, u in moto_fidelity.SECURITYHUB_UPDATES]
-    assert "SKIPPED" in update["Note"]["Text"] and "responder:exempt=true" in update["Note"]["Text"]
+    assert "SKIPPED" in update["Note"]["Text"] and "protected list" in update["Note"]["Text"]
     assert "Workflow" not in update

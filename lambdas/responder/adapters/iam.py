@@ -53,6 +53,17 @@ class IamGateway:
             return None
         return {t["Key"]: t.get("Value", "") for t in tags}
 
+    def identity(self, kind: Principal, name: str) -> tuple[str, dict[str, str]] | None:
+        """The principal's real ARN (with its path) and its tags, or None when it does not exist."""
+        try:
+            if kind == "user":
+                found = self._call("get_user", UserName=name)["User"]
+            else:
+                found = self._call("get_role", RoleName=name)["Role"]
+        except PrincipalNotFound:
+            return None
+        return str(found["Arn"]), {t["Key"]: t.get("Value", "") for t in found.get("Tags", [])}
+
     def role_arn(self, name: str) -> str:
         return str(self._call("get_role", RoleName=name)["Role"]["Arn"])
 

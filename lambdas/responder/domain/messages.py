@@ -119,6 +119,16 @@ def outcome(incident: Incident) -> Message:
         subject = _subject("[RESTORED]", rid)
         lines += ["", "Every recorded attribute was put back and verified."]
         lines += [f"  note: {s(line, LINE)}" for line in incident.restore_report]
+    elif st is Status.SKIPPED:
+        # Only a protected resource's skip is emailed: a finding named it, and nothing was done about it.
+        subject = _subject("[PROTECTED]", rid)
+        lines += [
+            "",
+            "A finding named a protected resource. The responder did not contain it and changed nothing:",
+            f"  {s(incident.skip_reason, LINE)}",
+            "",
+            "Investigate it by hand; protection is configured in the protectedArns CDK context.",
+        ]
     elif st is Status.FAILED:
         subject = _subject("[FAILED]", rid)
         lines += ["", "The responder FAILED. Error:", f"  {s(incident.error, LINE)}", ""]

@@ -9,21 +9,36 @@ from typing import Literal, Protocol
 
 from responder.adapters.accounts import MemberAccessError
 from responder.adapters.incidents import IncidentStore
-from responder.domain.protection import protection_reason
+from responder.domain.protection import exempt_tag_note, protection_reason
 from responder.models.common import ResourceType
 from responder.models.finding import Finding
 from responder.models.incident import FindingSummary, Incident, Status
-from responder.models.resource import ResourceRef
+from responder.models.resource import Described, ResourceRef, role_arn
 
 
-class TagReader(Protocol):
-    def tags(self, ref: ResourceRef) -> dict[str, str] | None:
-        """The resource's tags, or None when the resource does not exist."""
+@dataclass(frozen=True)
+class Protection:
+    """What triage must never contain: operator globs (`protectedArns`), the responder's own exact ARNs, and
+    the member role it acts through, in the resource's own account."""
+
+    protected_arns: list[str]
+    own_arns: list[str]
+    member_role_name: str
+
+    def reason(self, ref: ResourceRef, found: Described) -> str | None:
+        arns = [ref.arn, *([found.arn] if found.arn and found.arn != ref.arn else [])]
+        own = [*self.own_arns, role_arn(ref.account, ref.region, self.member_role_name)]
+        return protection_reason(arns, self.protected_arns, own)
+
+
+class ResourceReader(Protocol):
+    def describe(self, ref: ResourceRef) -> Described | None:
+        """The resource as it is now, or None when it does not exist."""
 
 
 @dataclass(frozen=True)
 class TriageResult:
-    outcome: Literal["new", "absorbed", "skipped"]
+    outcome: Literal["new", "absorbed", "skipped", "protected"]
     incident_id: str
     reason: str = ""
 
@@ -94,9 +109,8 @@ def absorb_delivery(store: IncidentStore, incident_id: str, summary: FindingSumm
 def triage(
     finding: Finding,
     store: IncidentStore,
-    tags: TagReader,
-    protected_arns: list[str],
-    own_arns: list[str],
+    reader: ResourceReader,
+    protection: Protection,
     execution_arn: str | None = None,
     delivery_id: str | None = None,
     claim_suffix: str | None = None,
@@ -114,17 +128,19 @@ def triage(
     else:
         ref = finding.target
     resource_tags: dict[str, str] = {}
+    protected = False
     if skip is None:
         try:
-            found = {} if ref.type is ResourceType.IAM_ROOT else tags.tags(ref)
+            found = Described({}) if ref.type is ResourceType.IAM_ROOT else reader.describe(ref)
         except MemberAccessError as exc:
             _record_failure(store, ref, summary, str(exc), execution_arn, delivery_id)
             raise
         if found is None:
             skip = f"{ref.type.value} {ref.id} does not exist"
         else:
-            resource_tags = found
-            skip = protection_reason(ref.arn, resource_tags, protected_arns, own_arns)
+            resource_tags = found.tags
+            skip = protection.reason(ref, found)
+            protected = skip is not None
 
     incident = Incident(
         incident_id=new_incident_id(),
@@ -137,6 +153,9 @@ def triage(
         delivery_ids=[delivery_id] if delivery_id else [],
     )
     incident.log("triaged", skip or "accepted for containment")
+    note = exempt_tag_note(resource_tags)
+    if note and not skip:
+        incident.log("exempt_tag_ignored", note)
     if finding.source == "custom_action":
         incident.log("custom_action", finding.triggered_by or "Security Hub custom action (the event names no user)")
     # A custom action claims the finding afresh (keyed by its delivery), so that it is not folded into a
@@ -150,7 +169,7 @@ def triage(
         store.record_finding(finding_key, claim.incident_id)
         return TriageResult("absorbed", claim.incident_id, "an open incident already owns this resource or finding")
     if skip:
-        return TriageResult("skipped", incident.incident_id, skip)
+        return TriageResult("protected" if protected else "skipped", incident.incident_id, skip)
     return TriageResult("new", incident.incident_id)
 
 

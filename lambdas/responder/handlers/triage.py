@@ -14,7 +14,7 @@ from responder.adapters.incidents import IncidentStore
 from responder.adapters.messaging import WorkflowStarter
 from responder.adapters.tags import ResourceTags
 from responder.domain.findings import findings_of
-from responder.domain.triage import triage
+from responder.domain.triage import Protection, triage
 from responder.handlers._runtime import MemberAccessEnv, count, incident_keys, load_env, logger, metrics, tracer
 from responder.handlers._writeback import WRITE_BACK
 from responder.models.events import MalformedFinding, parse_event
@@ -61,7 +61,8 @@ def start_further_targets(raw: dict[str, Any], finding: Finding) -> int:
 ENV = load_env(TriageEnv)
 STORE = IncidentStore(ENV.incidents_table, client("dynamodb"))
 STARTER = WorkflowStarter(client("stepfunctions"), ENV.containment_state_machine_arn)
-TAGS = ResourceTags(ENV.account_clients("containment-responder-triage").client)
+READER = ResourceTags(ENV.account_clients("containment-responder-triage").client)
+PROTECTION = Protection(ENV.protected_arns, ENV.own_arns, ENV.member_role_name)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -83,17 +84,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if index is not None:
         finding, suffix = further_target(finding, index)
     incident_keys(None, finding.id)
-    result = triage(
-        finding, STORE, TAGS, ENV.protected_arns, ENV.own_arns, event.get("execution_arn"), delivery, suffix
-    )
+    result = triage(finding, STORE, READER, PROTECTION, event.get("execution_arn"), delivery, suffix)
     if index is None and finding.extra_targets and finding.skip is None:
         started = start_further_targets(event["event"], finding)
         logger.info("further resources", extra={"resources": len(finding.extra_targets), "started": started})
     incident_keys(result.incident_id, finding.id)
     if result.outcome == "skipped" and finding.securityhub is not None:
-        WRITE_BACK(STORE.get(result.incident_id))  # the finding's note says why nothing was done
+        WRITE_BACK(STORE.get(result.incident_id))  # the finding's note says why (Notify writes a protected one's)
     count("FindingsTriaged")
-    count({"new": "IncidentsOpened", "absorbed": "FindingsAbsorbed", "skipped": "FindingsSkipped"}[result.outcome])
+    outcomes = {"new": "IncidentsOpened", "absorbed": "FindingsAbsorbed", "skipped": "FindingsSkipped"}
+    count(outcomes.get(result.outcome, "FindingsSkipped"))
     logger.info(
         "triaged",
         extra={

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from responder.models.common import AccountId, Region, ResourceType
@@ -49,3 +51,12 @@ class ResourceRef(BaseModel):
         if self.type is ResourceType.S3_BUCKET:
             return f"arn:{p}:s3:::{self.id}"
         return f"unsupported:{self.account}:{self.region}:{self.id}"
+
+
+@dataclass(frozen=True)
+class Described:
+    """What triage reads of a resource: its tags and, where the finding's ARN may lack it (an IAM path),
+    its real ARN."""
+
+    tags: dict[str, str]
+    arn: str | None = None
