@@ -8,6 +8,7 @@ from responder.adapters.aws import client
 from responder.adapters.aws import client as _client
 from responder.adapters.ec2 import Ec2Gateway
 from responder.domain import ec2 as dom
+from responder.domain.errors import ContainmentError
 from responder.domain.recorder import Recorder
 from responder.models.common import ResourceType
 from responder.models.incident import Ec2PreState, FindingSummary, Incident, Status
@@ -172,16 +173,23 @@ def test_failure_midway_then_restore_puts_back_what_was_changed(aws, monkeypatch
 
     def flaky(eni_id, groups):
         calls["n"] += 1
-        if calls["n"] == 4:  # after every transition swap and one isolation swap
+        if calls["n"] >= 4:  # ENI 2's isolation swap and everything after it
             raise RuntimeError("injected failure")
         real(eni_id, groups)
 
     monkeypatch.setattr(gw, "set_eni_groups", flaky)
-    with pytest.raises(RuntimeError, match="injected failure"):
+    with pytest.raises(ContainmentError, match="injected failure") as caught:
         _contain(gw, incident, options)
     monkeypatch.setattr(gw, "set_eni_groups", real)
     assert any(a.action == "eni_transition_group" for a in incident.actions)
-    assert eni_groups(ec2, victim.enis[0]) != victim.groups[victim.enis[0]]
+    assert eni_groups(ec2, victim.enis[0]) == [_isolation_group(ec2, victim.vpc_id)]
+    # ENI 2 was left in the transition group (neither the isolation group nor the way back was allowed):
+    # the error says so, with its groups, for the FAILED notice.
+    transition = _transition_group(ec2, victim.vpc_id)["GroupId"]
+    assert eni_groups(ec2, victim.enis[1]) == [transition]
+    assert f"{victim.enis[1]}: NOT isolated and not put back" in str(caught.value)
+    assert f"its groups now: {transition}" in str(caught.value)
+    assert f"{victim.enis[2]}: not yet changed" in str(caught.value)
 
     _restore(gw, incident)
     for eni in victim.enis:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -215,10 +216,20 @@ class Ec2Gateway:
         return str(resp["SnapshotId"])
 
     def ensure_group(self, vpc_id: str, purpose: Literal["isolation", "transition"]) -> str:
-        """The responder's group of this purpose in the VPC: found by tag, else created once.
+        """The responder's group of this purpose in the VPC: found by the responder's tags and its content,
+        never by its name; else created.
 
         The isolation group has no rules in or out; the transition group allows all traffic both ways
         (which makes existing flows untracked, so the swap to the isolation group cuts them).
+
+        Anyone who may create groups can take the name or copy the tags (ec2:CreateTags), so a group is used
+        only when its tags say responder:managed=true with this purpose, it is in this VPC, and its rules are
+        the responder's: for the isolation group none at all, for the transition group nothing but
+        all-traffic rules to 0.0.0.0/0 and ::/0 (a missing one of these is added). A tagged group with any
+        other rule is never repaired and never used (its rules are not the responder's, so neither may be
+        anything else about it): a fresh group is created. When the usual name is taken (by the owner's
+        group or such a rejected one), the fresh group gets the name with a unique suffix, so a planted name
+        never blocks containment.
         """
         found = self._find_group(vpc_id, purpose)
         if found is None:
@@ -244,47 +255,55 @@ class Ec2Gateway:
         }
 
     def _find_group(self, vpc_id: str, purpose: str) -> tuple[str, list[dict[str, Any]], list[dict[str, Any]]] | None:
-        """The managed group and its rules (one call: the rules come with the description)."""
-        resp = self.ec2.describe_security_groups(
+        """A usable group of the responder's (see ensure_group) and its rules: the one under the usual name
+        first, else the lowest id. The rules come with the description: one call."""
+        paginator = self.ec2.get_paginator("describe_security_groups")
+        pages = paginator.paginate(
             Filters=[
                 {"Name": "vpc-id", "Values": [vpc_id]},
-                {"Name": "group-name", "Values": [GROUP_NAMES[purpose]]},
+                {"Name": f"tag:{MANAGED_TAG}", "Values": ["true"]},
+                {"Name": f"tag:{PURPOSE_TAG}", "Values": [purpose]},
             ]
         )
-        for group in resp.get("SecurityGroups", []):
-            tags = {t["Key"]: t.get("Value") for t in group.get("Tags", [])}
-            if tags.get(MANAGED_TAG) == "true" and tags.get(PURPOSE_TAG) == purpose:
-                return str(group["GroupId"]), group.get("IpPermissions", []), group.get("IpPermissionsEgress", [])
-        if resp.get("SecurityGroups"):
-            raise RuntimeError(
-                f"a security group named {GROUP_NAMES[purpose]} exists in {vpc_id} without the responder's tags; "
-                "refusing to use a group the responder does not manage"
-            )
-        return None
+        usable = [
+            group
+            for page in pages
+            for group in page.get("SecurityGroups", [])
+            if _is_responders(group, vpc_id, purpose)
+        ]
+        if not usable:
+            return None
+        group = min(usable, key=lambda g: (g.get("GroupName") != GROUP_NAMES[purpose], str(g["GroupId"])))
+        return str(group["GroupId"]), group.get("IpPermissions", []), group.get("IpPermissionsEgress", [])
 
     def _create_group(self, vpc_id: str, purpose: str) -> str:
-        try:
-            resp = self.ec2.create_security_group(
-                GroupName=GROUP_NAMES[purpose],
-                Description=f"containment responder {purpose} group (managed, do not edit)",
-                VpcId=vpc_id,
-                TagSpecifications=[
-                    {
-                        "ResourceType": "security-group",
-                        "Tags": [
-                            {"Key": MANAGED_TAG, "Value": "true"},
-                            {"Key": PURPOSE_TAG, "Value": purpose},
-                        ],
-                    }
-                ],
-            )
-        except ClientError as exc:
-            if error_code(exc) == "InvalidGroup.Duplicate":  # created concurrently by another incident
-                found = self._find_group(vpc_id, purpose)
-                if found:
-                    return found[0]
-            raise
-        return str(resp["GroupId"])
+        """A new group under the usual name, or, where that is taken, under the name with a unique suffix."""
+        name = GROUP_NAMES[purpose]
+        for _ in range(3):
+            try:
+                resp = self.ec2.create_security_group(
+                    GroupName=name,
+                    Description=f"containment responder {purpose} group (managed, do not edit)",
+                    VpcId=vpc_id,
+                    TagSpecifications=[
+                        {
+                            "ResourceType": "security-group",
+                            "Tags": [
+                                {"Key": MANAGED_TAG, "Value": "true"},
+                                {"Key": PURPOSE_TAG, "Value": purpose},
+                            ],
+                        }
+                    ],
+                )
+            except ClientError as exc:
+                if error_code(exc) != "InvalidGroup.Duplicate":
+                    raise
+                # Taken: by the owner's group, a rejected one, or another incident's just now; the suffix
+                # makes the name unique, and the tags (not the name) are how the group is found again.
+                name = f"{GROUP_NAMES[purpose]}-{uuid.uuid4().hex[:12]}"
+                continue
+            return str(resp["GroupId"])
+        raise RuntimeError(f"could not create a {purpose} group in {vpc_id}: every name tried was taken")
 
     def _enforce_rules(
         self, group_id: str, purpose: str, ingress: list[dict[str, Any]], egress: list[dict[str, Any]]
@@ -318,6 +337,26 @@ class Ec2Gateway:
                 f"EC2 answered that {group_id} already allows all {direction} to {cidr}, but the group read back "
                 "does not hold that rule"
             )
+
+
+def _is_responders(group: dict[str, Any], vpc_id: str, purpose: str) -> bool:
+    """Whether the group, as described, is one the responder may use as its group of this purpose."""
+    tags = {t["Key"]: t.get("Value") for t in group.get("Tags", [])}
+    if tags.get(MANAGED_TAG) != "true" or tags.get(PURPOSE_TAG) != purpose or group.get("VpcId") != vpc_id:
+        return False
+    rules = [*group.get("IpPermissions", []), *group.get("IpPermissionsEgress", [])]
+    if purpose == "isolation":
+        return not rules
+    return all(_is_transition_rule(rule) for rule in rules)
+
+
+def _is_transition_rule(rule: dict[str, Any]) -> bool:
+    """An all-protocols rule to 0.0.0.0/0 and/or ::/0 and nothing else (no ports, groups or prefix lists)."""
+    if rule.get("IpProtocol") != "-1" or rule.get("UserIdGroupPairs") or rule.get("PrefixListIds"):
+        return False
+    v4 = [r.get("CidrIp") for r in rule.get("IpRanges", [])]
+    v6 = [r.get("CidrIpv6") for r in rule.get("Ipv6Ranges", [])]
+    return bool(v4 or v6) and set(v4) <= {"0.0.0.0/0"} and set(v6) <= {"::/0"}
 
 
 def _all_traffic_ranges(perms: list[dict[str, Any]]) -> set[str]:

@@ -1,8 +1,11 @@
 """EC2 instance containment: plan, contain, verify, restore.
 
 Network isolation swaps the security groups of every ENI (ModifyInstanceAttribute(Groups) fails on
-instances with several ENIs), in two steps by default: first a temporary all-access group, which turns
-tracked flows into untracked ones, then the isolation group with no rules, which cuts them. Termination
+instances with several ENIs), ENI by ENI, in two steps by default: first a temporary all-access group,
+which turns tracked flows into untracked ones, then the isolation group with no rules, which cuts them.
+It fails closed: on any error while an ENI is handled, that ENI is put in the isolation group or, if that
+fails too, back in its recorded groups (never left in the all-access group) before the step fails with an
+error naming where each ENI ended. Termination
 and stop protection are enabled, an Auto Scaling group member enters Standby, and every EBS volume is
 snapshotted as evidence. Nothing is deleted or terminated.
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from responder.adapters.aws import error_code
 from responder.adapters.ec2 import Ec2Gateway, InstanceFacts
 from responder.domain.errors import ContainmentError
 from responder.domain.recorder import Recorder
@@ -189,19 +193,25 @@ def contain_instance(
                 rec.artifact("security_group", transition[vpc], purpose="transition", vpc=vpc)
 
     groups_now = {e.eni_id: e.groups for e in gw.describe_instance(iid).enis}
-    pending = [e for e in pre.enis if set(groups_now.get(e.eni_id, ())) != {isolation[e.vpc_id or pre.vpc_id or ""]}]
-    if mode == "two_step":
-        for eni in pending:
-            group = transition[eni.vpc_id or pre.vpc_id or ""]
-            gw.set_eni_groups(eni.eni_id, [group])
-            rec.applied("eni_transition_group", eni.eni_id, group=group)
-    for eni in pre.enis:
+    ended: list[str] = []  # where each ENI handled so far ended, in words, for the error
+    for index, eni in enumerate(pre.enis):
         group = isolation[eni.vpc_id or pre.vpc_id or ""]
-        if eni in pending:
+        if set(groups_now.get(eni.eni_id, ())) == {group}:
+            rec.skipped("eni_isolation_group", eni.eni_id, group=group)
+            ended.append(f"{eni.eni_id}: isolated")
+            continue
+        try:
+            if mode == "two_step":
+                step = transition[eni.vpc_id or pre.vpc_id or ""]
+                gw.set_eni_groups(eni.eni_id, [step])
+                rec.applied("eni_transition_group", eni.eni_id, group=step)
             gw.set_eni_groups(eni.eni_id, [group])
             rec.applied("eni_isolation_group", eni.eni_id, group=group)
-        else:
-            rec.skipped("eni_isolation_group", eni.eni_id, group=group)
+            ended.append(f"{eni.eni_id}: isolated")
+        except Exception as exc:
+            ended.append(_fail_closed(gw, rec, eni, group))
+            untouched = [f"{e.eni_id}: not yet changed" for e in pre.enis[index + 1 :]]
+            raise ContainmentError(f"isolating {eni.eni_id} failed ({exc}); " + "; ".join(ended + untouched)) from exc
 
     if options.snapshot:
         existing = gw.snapshots_for(incident.incident_id)
@@ -210,6 +220,36 @@ def contain_instance(
             snap = existing.get(vol) or gw.create_snapshot(vol, incident.incident_id, iid)
             rec.artifact("ebs_snapshot", snap, volume=vol)
             (rec.skipped if vol in existing else rec.applied)("snapshot_volume", vol, snapshot=snap)
+
+
+def _fail_closed(gw: Ec2Gateway, rec: Recorder, eni: EniState, isolation: str) -> str:
+    """After any error while isolating the ENI: put it in the isolation group, or if that fails too, back
+    in its recorded groups, so it is never left in the all-traffic transition group (nor, in direct mode,
+    anywhere more open than it was). Returns where it ended, in words."""
+    try:
+        gw.set_eni_groups(eni.eni_id, [isolation])
+        rec.applied("eni_isolation_group", eni.eni_id, group=isolation)
+        return f"{eni.eni_id}: isolated"
+    except Exception as isolate_exc:
+        failed = _why(isolate_exc)
+    try:
+        gw.set_eni_groups(eni.eni_id, list(eni.groups))
+        rec.applied("eni_restore_groups", eni.eni_id, groups=",".join(eni.groups))
+        return f"{eni.eni_id}: back to its recorded groups {','.join(eni.groups)} (isolation refused: {failed})"
+    except Exception as restore_exc:
+        try:
+            now = ",".join(gw.eni_groups(eni.eni_id)) or "no groups"
+        except Exception:
+            now = "unknown (could not be read)"
+        return (
+            f"{eni.eni_id}: NOT isolated and not put back (isolation refused: {failed}; its recorded groups "
+            f"{','.join(eni.groups)} refused: {_why(restore_exc)}); its groups now: {now}"
+        )
+
+
+def _why(exc: Exception) -> str:
+    """The error in a word: its AWS error code, else its class name."""
+    return error_code(exc) or type(exc).__name__
 
 
 def _ensure_flag(
