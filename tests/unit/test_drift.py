@@ -13,6 +13,7 @@ from responder.adapters.iam import IamGateway
 from responder.adapters.s3 import S3Gateway
 from responder.domain import iam as iam_dom
 from responder.domain import s3 as s3_dom
+from responder.models.common import ResourceType
 from responder.models.incident import RestoreOptions
 from tests.support import kinds as k
 from tests.support import scenarios
@@ -100,3 +101,25 @@ def test_bucket_whose_policy_an_operator_deleted_is_not_given_the_old_one_back(a
     assert s3_dom.capture(S3Gateway(s3), "data-lake").policy is None
     assert any("policy was changed after containment" in line for line in report)
     assert k.verify_restored(inc) == []
+
+
+def test_reactivate_keys_leaves_a_key_an_operator_disabled_after_containment(aws):
+    """Issue 13, item 11: only the finding's key was deactivated; an operator then disabled the other one.
+    `--reactivate-keys` puts back the responder's change only, and says why the other stays inactive."""
+    iam = client("iam")
+    k.create_deny_all_policy(iam)
+    iam.create_user(UserName="ci-bot")
+    keys = [iam.create_access_key(UserName="ci-bot")["AccessKey"]["AccessKeyId"] for _ in range(2)]
+    inc = k.plan_and_record(
+        k.incident(ResourceType.IAM_USER, "ci-bot", access_key=keys[0]),
+        k.decision(iam_user={"deactivate_keys": "finding"}),
+    )
+    k.contain(inc)
+    iam.update_access_key(UserName="ci-bot", AccessKeyId=keys[1], Status="Inactive")  # the operator's choice
+
+    report = k.restore(inc, FULL)
+
+    status = {m["AccessKeyId"]: m["Status"] for m in iam.list_access_keys(UserName="ci-bot")["AccessKeyMetadata"]}
+    assert status == {keys[0]: "Active", keys[1]: "Inactive"}
+    assert any(keys[1] in line and "not deactivated by the responder" in line for line in report), report
+    assert k.verify_restored(inc, FULL) == []

@@ -256,3 +256,27 @@ def test_reserved_names_holding_foreign_content_do_not_count_as_containment_begu
 
     k.contain(inc)
     assert domain_kinds.capture(k.GATEWAYS, inc, k.SETTINGS) is None  # now the responder's content is there
+
+
+def test_keys_are_deactivated_before_the_deny_all_so_a_refused_deny_leaves_no_key_active(aws, monkeypatch):
+    """Issue 13, item 12: when IAM refuses the deny-all (a full quota, throttling past retries), the step
+    fails, but the compromised key is already inactive: the riskiest credential goes first."""
+    from responder.adapters.iam import IamGateway
+
+    iam = client("iam")
+    k.create_deny_all_policy(iam)
+    iam.create_user(UserName="quota-bot")
+    key = iam.create_access_key(UserName="quota-bot")["AccessKey"]["AccessKeyId"]
+    inc = k.plan_and_record(
+        k.incident(ResourceType.IAM_USER, "quota-bot", access_key=key), k.decision(iam_user={"deny_all": True})
+    )
+
+    def refuse(self, kind, name, arn):
+        raise RuntimeError("Throttling: Rate exceeded (after the SDK's retries)")
+
+    monkeypatch.setattr(IamGateway, "attach", refuse)
+    with pytest.raises(RuntimeError, match="Throttling"):
+        k.contain(inc)
+
+    (meta,) = iam.list_access_keys(UserName="quota-bot")["AccessKeyMetadata"]
+    assert meta["Status"] == "Inactive"

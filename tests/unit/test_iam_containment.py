@@ -194,7 +194,7 @@ def test_user_at_its_inline_policy_size_fails_closed_after_the_other_steps(aws):
         k.contain(inc)
 
     applied = [a.action for a in inc.actions if a.status.value == "applied"]
-    assert applied == ["attach_deny_all", "deactivate_key"]
+    assert applied == ["deactivate_key", "attach_deny_all"]
     assert iam.list_access_keys(UserName="erin")["AccessKeyMetadata"][0]["Status"] == "Inactive"
     k.restore(inc, FULL)
     assert k.verify_restored(inc, FULL) == []

@@ -286,6 +286,7 @@ READS = [
     ("iam", "ListRolePolicies", {"RoleName": "app"}),
     ("iam", "ListRoleTags", {"RoleName": "app"}),
     ("iam", "GetRole", {"RoleName": "app"}),
+    ("iam", "GetUser", {"UserName": "alice"}),
     ("iam", "GetUserPolicy", {"UserName": "alice", "PolicyName": "responder-deny-all"}),
     ("iam", "GetRolePolicy", {"RoleName": "app", "PolicyName": "responder-revoke-older-sessions"}),
     ("iam", "GetPolicy", {"PolicyArn": DENY_ALL.format(account=OWN)}),

@@ -38,6 +38,7 @@ from responder.domain.errors import ContainmentError
 from responder.domain.recorder import KEEP_OPERATOR_CHANGE, Recorder, kept_attributes
 from responder.models.incident import (
     AccessKeyState,
+    ActionStatus,
     IamRolePreState,
     IamUserPreState,
     Incident,
@@ -331,8 +332,7 @@ def contain_user(
     assert isinstance(pre, IamUserPreState)
     user = pre.user_name
     refusals = _Refusals()
-    if options.deny_all:
-        refusals.run(lambda: _deny_all(gw, "user", user, deny_all_arn, rec))
+    # Keys first: a deny-all IAM refuses (a full quota, throttling past retries) must not leave them active.
     current = dict(gw.access_keys(user))
     for key in keys_to_deactivate(pre, finding_keys, options):
         if current.get(key) == "Active":
@@ -340,6 +340,8 @@ def contain_user(
             rec.applied("deactivate_key", key, user=user)
         else:
             rec.skipped("deactivate_key", key, status=current.get(key, "missing"))
+    if options.deny_all:
+        refusals.run(lambda: _deny_all(gw, "user", user, deny_all_arn, rec))
     if options.revoke_sessions:
         refusals.run(lambda: _revoke(gw, "user", user, rec))
     refusals.raise_any()
@@ -421,6 +423,16 @@ def _pre_inline(
     return [p for p in pre_inline if p not in decoys]
 
 
+def deactivated_by_responder(incident: Incident) -> set[str]:
+    """The keys the responder deactivated: those its plan said to deactivate, less those it found already
+    inactive when it contained (the plan is recorded before any change, so a crash mid-step loses none)."""
+    planned = {a.target for a in incident.plan if a.action == "deactivate_key"}
+    found_inactive = {
+        a.target for a in incident.actions if a.action == "deactivate_key" and a.status is ActionStatus.SKIPPED
+    }
+    return planned - found_inactive
+
+
 def restore_user(
     gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions, rec: Recorder
 ) -> list[str]:
@@ -429,10 +441,17 @@ def restore_user(
     report: list[str] = []
     user = pre.user_name
     current = dict(gw.access_keys(user))
+    ours = deactivated_by_responder(incident)
     kept: list[str] = []
     for key in reversed(pre.keys):
         if key.status == "Active" and current.get(key.access_key_id) == "Inactive":
-            if options.reactivate_keys:
+            if key.access_key_id not in ours:
+                rec.skipped(KEEP_OPERATOR_CHANGE, user, attribute=f"keys[{key.access_key_id}]")
+                report.append(
+                    f"access key {key.access_key_id} was made inactive after containment, not deactivated by the "
+                    "responder; kept as the operator left it"
+                )
+            elif options.reactivate_keys:
                 gw.set_key_status(user, key.access_key_id, "Active")
                 rec.applied("reactivate_key", key.access_key_id, user=user)
             else:
@@ -490,7 +509,11 @@ def verify_user_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, 
         if now is None:
             if f"keys[{key.access_key_id}]" not in kept:
                 mismatches.append(f"keys[{key.access_key_id}]: no longer exists")
-        elif now != key.status and not (key.status == "Active" and now == "Inactive" and not options.reactivate_keys):
+        elif now != key.status and not (
+            key.status == "Active"
+            and now == "Inactive"
+            and (not options.reactivate_keys or key.access_key_id not in deactivated_by_responder(incident))
+        ):
             mismatches.append(f"keys[{key.access_key_id}].status: expected {key.status}, found {now}")
     return mismatches
 
