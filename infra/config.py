@@ -74,6 +74,8 @@ class ResponderConfig(BaseModel):
     api_gateway_cloudwatch_role: bool = True
     # Many accounts: the role the responder assumes in member accounts (MemberRoleStack), and the
     # ExternalId it presents. Without an ExternalId, findings from other accounts fail with that reason.
+    # Every CONTAINED resource is verified again this often (minutes); 0 turns the schedule off.
+    reverify_minutes: int = Field(default=15, ge=0, le=1440)
     member_role_name: str = Field(default="ContainmentResponderMember", pattern=ROLE_NAME)
     member_external_id: str | None = Field(default=None, min_length=2, max_length=1224, pattern=EXTERNAL_ID)
 
@@ -121,6 +123,7 @@ CONTEXT_KEYS = {
     "breakGlassArns": "break_glass_arns",
     "securityHub": "security_hub",
     "apiGatewayCloudWatchRole": "api_gateway_cloudwatch_role",
+    "reverifyMinutes": "reverify_minutes",
     "memberRoleName": "member_role_name",
     "memberExternalId": "member_external_id",
 }

@@ -59,6 +59,7 @@ class ResponderStack(Stack):
         failures = failure_queue(
             self, "FailedInvocations", "asynchronous invocations that failed after Lambda's retries"
         )
+        workflows.functions["Reverify"].send_failures_to(failures)  # scheduled: invoked asynchronously
         triggers = Triggers(
             self,
             "Triggers",
@@ -76,6 +77,7 @@ class ResponderStack(Stack):
             state_machines={"Containment": workflows.containment, "Restore": workflows.restore},
             queues={"FailedInvocations": failures, "RuleDeadLetters": triggers.dead_letters},
             intake=triggers.intake.function if triggers.intake else None,
+            reverify=workflows.functions["Reverify"].function,
         )
 
         workflows.protect_own([r.role_arn for r in self.node.find_all() if isinstance(r, iam.Role)])

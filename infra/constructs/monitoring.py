@@ -25,6 +25,10 @@ RESPONDER_ALARMS = {
     "the intake: someone may be importing forged findings (BatchImportFindings).",
     "SecurityHubWriteBackFailures": "The responder could not write an incident's state back to Security Hub "
     "(BatchUpdateFindings); the incident itself is unaffected.",
+    "ContainmentDrift": "The scheduled re-verification found a contained resource reopened (a rule added to the "
+    "isolation group, the deny-all detached, the bucket statement removed): see the [REOPENED] email.",
+    "ReverifyErrors": "The scheduled re-verification could not read some contained resources (their account could "
+    "not be reached, or a read failed): their containment is unchecked until it can.",
     "ApprovalsExpired": "An approval request expired unanswered: the incident was left uncontained (EXPIRED) or "
     "contained by an on_timeout rule without a person deciding.",
 }
@@ -34,8 +38,8 @@ DASHBOARD_STATUSES = ("CONTAINED", "REJECTED", "NOTIFIED", "EXPIRED", "FAILED", 
 
 class Monitoring(Construct):
     """Alarms on: failed, timed-out and aborted executions of each workflow; the first message on every
-    dead-letter and on-failure queue; intake errors; untrusted findings, write-back failures and expired
-    approvals. Every alarm notifies the topic. A dashboard shows incidents by status and time to contain."""
+    dead-letter and on-failure queue; intake errors; untrusted findings, write-back failures, expired
+    approvals, and contained resources found reopened or left unchecked by the scheduled re-verification. Every alarm notifies the topic. A dashboard shows incidents by status and time to contain."""
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class Monitoring(Construct):
         state_machines: Mapping[str, sfn.IStateMachine],
         queues: Mapping[str, sqs.IQueue],
         intake: lambda_.IFunction | None,
+        reverify: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -83,6 +88,12 @@ class Monitoring(Construct):
                 "The Security Hub intake failed on an event; Lambda retries it twice, then sends it to the "
                 "FailedInvocations queue.",
             )
+        self._alarm(
+            "ReverifyFunctionErrors",
+            reverify.metric_errors(period=PERIOD, statistic="Sum"),
+            "The scheduled re-verification of contained resources failed: some may be reopened unnoticed. Its log "
+            "names the incidents it could not read.",
+        )
         for metric_name, description in RESPONDER_ALARMS.items():
             self._alarm(metric_name, self.responder_metric(metric_name), description)
 

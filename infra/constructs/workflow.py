@@ -8,6 +8,8 @@ from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as ddb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -41,7 +43,7 @@ RETRYABLE = ["ConcurrentUpdate"]
 
 
 # The functions that read or change resources, and so may act in member accounts through the member role.
-MEMBER_CALLERS = ("Triage", "Plan", "Contain", "Verify", "RestoreApply", "RestoreVerify")
+MEMBER_CALLERS = ("Triage", "Plan", "Contain", "Verify", "RestoreApply", "RestoreVerify", "Reverify")
 # The functions that write incident state changes back to Security Hub.
 WRITE_BACK_CALLERS = ("Triage", "RequestApproval", "Notify", "Finalize", "RestoreVerify")
 
@@ -174,6 +176,8 @@ class Workflows(Construct):
         verify.allow(EC2_READ, ["*"])
         grant_reads(verify, self)
 
+        self._reverify(containment_env, topic_env)
+
         notify = self._fn("Notify", "responder.handlers.notify.handler", "email outcomes", {**table_env, **topic_env})
         notify.use_table(inputs.incidents, write=False)
         notify.publish_to(inputs.topic, inputs.topic_key)
@@ -216,6 +220,33 @@ class Workflows(Construct):
             f"arn:{stack.partition}:states:{stack.region}:{stack.account}:stateMachine:{stack.stack_name}-containment"
         )
 
+    def _reverify(self, containment_env: dict[str, str], topic_env: dict[str, str]) -> None:
+        """Every CONTAINED resource verified again on a schedule; re-contained where its rule says so."""
+        inputs = self._inputs
+        minutes = inputs.config.reverify_minutes
+        fn = self._fn(
+            "Reverify",
+            "responder.handlers.reverify.handler",
+            "re-verify contained resources",
+            {**containment_env, **topic_env},
+            600,
+        )
+        fn.use_table(inputs.incidents, write=True)
+        fn.allow(["dynamodb:Query"], [f"{inputs.incidents.table_arn}/index/{STATUS_INDEX}"])
+        fn.publish_to(inputs.topic, inputs.topic_key)
+        fn.allow(EC2_READ, ["*"])
+        grant_reads(fn, self)
+        grant_ec2_write(fn, self, containing=True)  # on_drift: recontain
+        grant_principal_and_bucket_writes(fn, self, self.deny_all.managed_policy_arn, containing=True)
+        events.Rule(
+            self,
+            "ReverifySchedule",
+            description="Re-verify every contained resource",
+            schedule=events.Schedule.rate(Duration.minutes(max(minutes, 1))),
+            enabled=minutes > 0,
+            targets=[targets.LambdaFunction(fn.function, retry_attempts=0)],
+        )
+
     def protect_own(self, roles: list[str]) -> None:
         """Give Triage the exact ARNs of the responder's own roles (every role in the stack, as deployed)
         and state machines, which it never contains. Called once the stack holds all its roles."""
@@ -225,7 +256,7 @@ class Workflows(Construct):
             for name in ("containment", "restore")
         ]
         self.functions["Triage"].function.add_environment("OWN_ARNS", stack.to_json_string([*roles, *machines]))
-        for name in ("Contain", "RestoreApply"):
+        for name in ("Contain", "RestoreApply", "Reverify"):
             deny_changes_to(self.functions[name].role, roles)
 
     # -- helpers ---------------------------------------------------------------------------------

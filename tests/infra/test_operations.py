@@ -164,7 +164,7 @@ def test_the_custom_action_rule_matches_the_action_arn_and_waits_for_the_action(
     rules = _resources(template, "AWS::Events::Rule")
     (rule, *rest) = [
         r for r in rules.values()
-        if r["Properties"]["EventPattern"]["detail-type"] == ["Security Hub Findings - Custom Action"]
+        if r["Properties"].get("EventPattern", {}).get("detail-type") == ["Security Hub Findings - Custom Action"]
     ]  # fmt: skip
     assert not rest
     (resource,) = rule["Properties"]["EventPattern"]["resources"]
@@ -206,10 +206,11 @@ def test_without_security_hub_there_is_no_custom_action_and_no_intake(tmp_path):
     app.synth()
     template = Template.from_stack(stack)
     template.resource_count_is("Custom::SecurityHubActionTarget", 0)
-    template.resource_count_is("AWS::Lambda::Function", 14)  # the workflows, the approval API, the loader
-    # only the onboarding loader is invoked asynchronously then
-    (config,) = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
-    assert "Loader" in _logical(config["Properties"]["FunctionName"])
+    template.resource_count_is("AWS::Lambda::Function", 15)  # the workflows, the approval API, the loader
+    # only the onboarding loader and the scheduled re-verification are invoked asynchronously then
+    configs = template.find_resources("AWS::Lambda::EventInvokeConfig").values()
+    names = sorted(_logical(c["Properties"]["FunctionName"]) for c in configs)
+    assert len(names) == 2 and "Loader" in names[0] and "Reverify" in names[1], names
 
 
 # -- monitoring --------------------------------------------------------------------------------------

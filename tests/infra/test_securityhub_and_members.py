@@ -9,7 +9,7 @@ from aws_cdk.assertions import Match, Template
 
 from infra.synth import build_app
 
-CALLERS = ["Triage", "Plan", "Contain", "Verify", "RestoreApply", "RestoreVerify"]
+CALLERS = ["Triage", "Plan", "Contain", "Verify", "RestoreApply", "RestoreVerify", "Reverify"]
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,11 @@ def test_security_hub_rules_go_to_the_intake_and_the_custom_action_rule_is_scope
         "Custom::SecurityHubActionTarget", {"Id": "ContainResource", "Name": "Contain resource"}
     )
     rules = template.find_resources("AWS::Events::Rule")
-    by_type = {tuple(r["Properties"]["EventPattern"]["detail-type"]): r["Properties"] for r in rules.values()}
+    by_type = {
+        tuple(r["Properties"]["EventPattern"]["detail-type"]): r["Properties"]
+        for r in rules.values()
+        if "EventPattern" in r["Properties"]
+    }
     custom = by_type[("Security Hub Findings - Custom Action",)]
     (arn,) = custom["EventPattern"]["resources"]
     assert arn["Fn::Join"][1][-1] == ":action/custom/ContainResource"

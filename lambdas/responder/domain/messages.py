@@ -139,3 +139,21 @@ def outcome(incident: Incident) -> Message:
     else:
         subject = _subject(f"[{st.value}]", rid)
     return _message(subject, lines)
+
+
+def drift(incident: Incident, recontain: bool) -> Message:
+    """A CONTAINED resource found reopened by the scheduled re-verification."""
+    subject = _subject("[REOPENED]", incident.resource.id)
+    lines = [
+        *_header(incident),
+        "",
+        "The scheduled re-verification found this contained resource reopened:",
+        *(f"  - {s(problem, LINE)}" for problem in incident.drift),
+        "",
+        "The preference says on_drift: recontain; the responder is applying containment again and will verify it."
+        if recontain
+        else "Nothing was changed. Investigate who reopened it; the rule's on_drift: recontain would re-apply it.",
+        "",
+        f"Undo containment entirely: responder restore {incident.incident_id}",
+    ]
+    return _message(subject, lines)

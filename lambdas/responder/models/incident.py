@@ -305,6 +305,9 @@ class Incident(_Model):
     containment_started_at: datetime | None = None
     contained_at: datetime | None = None
     restored_at: datetime | None = None
+    # Scheduled re-verification of a CONTAINED resource: what was found reopened (empty when it holds).
+    drift: list[str] = Field(default_factory=list)
+    drift_checked_at: datetime | None = None
     execution_arn: str | None = None
     timeline: list[TimelineEntry] = Field(default_factory=list)
     timeline_overflow: int = 0  # entries dropped between the first and the latest kept

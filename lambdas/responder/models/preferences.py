@@ -123,6 +123,11 @@ class RuleActions(_Strict):
     iam_role: IamRoleOptions = Field(default_factory=IamRoleOptions)
     s3: S3Options = Field(default_factory=S3Options)
     waf_ip_set_arn: str | None = Field(default=None, pattern=WAF_IP_SET_ARN)
+    on_drift: Literal["notify", "recontain"] = Field(
+        default="notify",
+        description="When the scheduled re-verification finds a contained resource reopened: email and alarm "
+        "(notify), or also apply containment again and verify it (recontain).",
+    )
     securityhub_workflow: bool = Field(
         default=False,
         description="Set the Security Hub finding's workflow status: NOTIFIED when approval is requested, "
