@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import copy
 import re
+from types import SimpleNamespace
+
+import botocore.endpoint
 
 from responder.adapters.preferences import PreferenceStore
 from responder.models.preferences import Mode, OnTimeout, Rule, RuleMatch
 from responder_cli.samples import access_key_finding, ec2_finding
+from tests.support.faults import FaultInjector
 from tests.support.victims import eni_groups, make_asg_instance, make_instance
 from tests.workflow.conftest import APPROVAL_TIMEOUT_S
 
@@ -220,19 +224,22 @@ def test_protected_resource_is_skipped_even_under_auto(responder):
     assert iam.list_role_policies(RoleName="BreakGlassAdmin")["PolicyNames"] == []
 
 
-def test_action_failure_marks_incident_failed_and_restore_undoes_it(responder):
+def test_action_failure_marks_incident_failed_and_restore_undoes_it(responder, monkeypatch):
     ec2 = responder.session.client("ec2")
     victim = make_instance(ec2, enis=2)
-    # A group with the isolation group's name, not made by the responder: it must refuse to use it.
-    ec2.create_security_group(GroupName="responder-isolation", Description="impostor", VpcId=victim.vpc_id)
     _auto(responder)
+    # EC2 refuses every group swap (a missing permission, say): the step fails after termination protection.
+    faults = FaultInjector(fail_operations={"ModifyNetworkInterfaceAttribute": "UnauthorizedOperation"})
+    faults.install(monkeypatch)
+    monkeypatch.setattr(botocore.endpoint, "time", SimpleNamespace(sleep=lambda _: None))  # no backoff sleeps
 
-    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)), timeout=180)
+    faults.fail_operations.clear()
 
     assert desc["status"] == "FAILED"
     incident = responder.only_incident()
     assert incident.status.value == "FAILED"
-    assert "refusing to use a group the responder does not manage" in incident.error
+    assert incident.error and "UnauthorizedOperation" in incident.error
     assert responder.wait_for_email("[FAILED]")
     attr = ec2.describe_instance_attribute(InstanceId=victim.instance_id, Attribute="disableApiTermination")
     assert attr["DisableApiTermination"]["Value"] is True  # applied before the failure
