@@ -194,3 +194,21 @@ def test_a_rule_contains_posture_findings_only_when_it_names_the_class():
 def test_a_custom_action_on_a_control_finding_is_a_person_asking():
     decision = decide(DEFAULTS, _classed("posture", source="custom_action"))
     assert decision.mode is Mode.APPROVE
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"mode": "ignore"},
+        {"mode": "notify"},
+        {"mode": "auto", "dry_run": True},
+    ],
+    ids=["ignore", "notify", "dry-run"],
+)
+def test_a_rule_matched_by_resource_tags_may_not_lower_the_response(rule):
+    """Issue 13, item 4: whoever controls a resource writes its tags, so a tag must not buy it a weaker response."""
+    doc = {"id": "dev-quiet", "priority": 1, "match": {"tags": {"env": "dev"}}, **rule}
+    with pytest.raises(InvalidPreferences, match="tags"):
+        rules_from_documents([doc])
+    untagged = {**doc, "match": {"accounts": ["999999999999"]}}
+    assert rules_from_documents([untagged])  # the same rule keyed on what the owner cannot write is fine

@@ -82,6 +82,21 @@ class Ec2Options(_Strict):
     snapshot: bool = True
     asg_standby: bool = True
     termination_protection: bool = True
+    revoke_role_sessions: bool = Field(
+        default=True,
+        description="Revoke the sessions of the instance's role issued before containment (an inline deny on "
+        "aws:TokenIssueTime, as for a contained role): credentials already taken from the instance stop working.",
+    )
+    disable_imds: bool = Field(
+        default=False,
+        description="Turn the instance metadata service off (HttpEndpoint disabled): the instance can no longer "
+        "fetch role credentials. Restore puts back the recorded metadata options.",
+    )
+    detach_instance_profile: bool = Field(
+        default=False,
+        description="Disassociate the instance profile: the instance has no role at all. Restore associates the "
+        "recorded profile again.",
+    )
 
 
 class IamUserOptions(_Strict):
@@ -144,6 +159,18 @@ class Rule(_Strict):
     dry_run: bool = False
     actions: RuleActions = Field(default_factory=RuleActions)
     notes: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _tags_never_lower_the_response(self) -> Rule:
+        # Whoever controls a resource can write its tags (ec2:CreateTags, iam:TagUser, s3:PutBucketTagging):
+        # a rule keyed on tags must not give the resource a weaker response than it would get without them.
+        if self.match.tags and (self.mode in (Mode.NOTIFY, Mode.IGNORE) or self.dry_run):
+            raise ValueError(
+                "match.tags: a rule matched by resource tags may only contain (mode auto or approve, no dry_run); "
+                "whoever controls the resource can write its tags. Key quieter rules on accounts, resource "
+                "types, finding types or severity, or protect the resource with the protectedArns context"
+            )
+        return self
 
     def matches(self, facts: MatchFacts) -> tuple[bool, str]:
         """Whether the rule matches, and why (or why not) in words for `explain`."""
