@@ -175,3 +175,41 @@ def test_random_policies_are_denied_when_contained_and_restored_exactly(statemen
         assert S3Gateway(s3).policy(BUCKET) == original  # the exact text, or no policy at all
         assert k.verify_restored(inc) == []
     reset_clients()
+
+
+# CloudTrail's required bucket policy, as the CloudTrail User Guide writes it ("Amazon S3 bucket policy for
+# CloudTrail": AWSCloudTrailAclCheck and AWSCloudTrailWrite, principal cloudtrail.amazonaws.com).
+TRAIL_BUCKET = "org-trail-logs"
+TRAIL_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AWSCloudTrailAclCheck20150319", "Effect": "Allow",
+             "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:GetBucketAcl",
+             "Resource": f"arn:aws:s3:::{TRAIL_BUCKET}"},
+            {"Sid": "AWSCloudTrailWrite20150319", "Effect": "Allow",
+             "Principal": {"Service": "cloudtrail.amazonaws.com"}, "Action": "s3:PutObject",
+             "Resource": f"arn:aws:s3:::{TRAIL_BUCKET}/AWSLogs/123456789012/*",
+             "Condition": {"StringEquals": {"s3:x-amz-acl": "bucket-owner-full-control"}}},
+        ],
+    }
+)  # fmt: skip
+
+
+def test_containing_a_log_destination_bucket_says_that_delivery_stops(aws):
+    """Issue 13, item 12: the deny stops CloudTrail's (and Config's, and access logs') delivery; the plan,
+    the approval email and the CONTAINED email say so, naming the services, instead of stopping it silently."""
+    from responder.domain import messages
+    from responder.models.incident import Status
+
+    s3 = client("s3", k.REGION)
+    s3.create_bucket(Bucket=TRAIL_BUCKET)
+    s3.put_bucket_policy(Bucket=TRAIL_BUCKET, Policy=TRAIL_POLICY)
+    inc = k.plan_and_record(k.incident(ResourceType.S3_BUCKET, TRAIL_BUCKET), k.decision())
+
+    warning = [line for line in inc.impact.lines() if "cloudtrail.amazonaws.com" in line]
+    assert warning and "stops" in warning[0], inc.impact.lines()
+    assert any("cloudtrail.amazonaws.com" in a.description for a in inc.plan if a.action == "deny_policy")
+    k.contain(inc)
+    inc.status = Status.CONTAINED
+    assert "cloudtrail.amazonaws.com" in messages.outcome(inc).body

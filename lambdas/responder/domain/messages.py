@@ -94,6 +94,8 @@ def outcome(incident: Incident) -> Message:
         lines += [
             f"  - {a.at:%Y-%m-%d %H:%M:%S}Z {s(a.action)} {s(a.target)} ({a.status.value})" for a in incident.actions
         ]
+        warnings = [line for line in incident.impact.lines() if line.startswith("Warning:")] if incident.impact else []
+        lines += ["", *(s(w, LINE) for w in warnings)] if warnings else []
         snaps = [s(a.id) for a in incident.artifacts if a.kind == "ebs_snapshot"]
         if snaps:
             lines += ["", f"Evidence snapshots (kept after restore): {', '.join(snaps)}"]

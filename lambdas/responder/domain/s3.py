@@ -122,6 +122,35 @@ def decoys(policy: str | None, bucket: str, partition: str, exempt: list[str]) -
     return [s for s in _statements(policy) if _reserved(s) and s != wanted]
 
 
+# Services that deliver logs into buckets through a bucket policy (CloudTrail, Config, vended logs such as
+# VPC Flow Logs, S3 server access logs, ELB access logs in newer regions), and the S3 log-delivery group
+# an ACL grants it to. The deny stops all of them: containment says so rather than stopping them silently.
+LOG_SERVICES = (
+    "cloudtrail.amazonaws.com",
+    "config.amazonaws.com",
+    "delivery.logs.amazonaws.com",
+    "logging.s3.amazonaws.com",
+    "logdelivery.elasticloadbalancing.amazonaws.com",
+)
+LOG_DELIVERY_GROUP = "http://acs.amazonaws.com/groups/s3/LogDelivery"
+
+
+def log_deliveries(pre: S3PreState) -> list[str]:
+    """Who delivers logs into the bucket, read from its policy's Allow statements and its ACL."""
+    found: set[str] = set()
+    for statement in _statements(pre.policy):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = principal.get("Service") if isinstance(principal, dict) else None
+        for service in [services] if isinstance(services, str) else services or []:
+            if service in LOG_SERVICES:
+                found.add(service)
+    if pre.acl is not None and any(g.grantee == LOG_DELIVERY_GROUP for g in pre.acl.grants):
+        found.add("the S3 log delivery group (server access logs, by ACL)")
+    return sorted(found)
+
+
 def _describe(statement: object) -> str:
     return json.dumps(statement, separators=(",", ":"), sort_keys=True)
 
@@ -214,6 +243,7 @@ def _refused(bucket: str, what: str, setting: str, when: str) -> str:
 def plan_bucket(gw: S3Gateway, bucket: str, options: S3Options, partition: str, exempt: list[str]) -> Plan:
     pre = capture(gw, bucket)
     actions: list[PlannedAction] = []
+    stopped = log_deliveries(pre) if options.deny_policy or options.disable_acls else []
     if options.deny_policy:
         contained_policy(pre.policy, bucket, partition, exempt)  # refuse now, before anything changes
         kept = len(json.loads(pre.policy).get("Statement", [])) if pre.policy else 0
@@ -222,7 +252,8 @@ def plan_bucket(gw: S3Gateway, bucket: str, options: S3Options, partition: str, 
                 action="deny_policy",
                 target=bucket,
                 description=f"Add a deny-all statement to the bucket policy of {bucket} (keeping its {kept} statement(s)); "
-                f"exempt: {', '.join(sorted(set(exempt))) or 'none'}",
+                f"exempt: {', '.join(sorted(set(exempt))) or 'none'}"
+                + (f"; log delivery from {', '.join(stopped)} stops until restore" if stopped else ""),
             )
         )
     if options.block_public_access:
@@ -250,6 +281,12 @@ def plan_bucket(gw: S3Gateway, bucket: str, options: S3Options, partition: str, 
         f"Object ownership: {pre.ownership_controls or 'not configured'}; ACL: {pre.acl.describe() if pre.acl else 'unknown'}",
         "Every request to the bucket and its objects is denied except from the responder and break-glass principals.",
     ]
+    if stopped:
+        details.append(
+            f"Warning: this bucket receives logs from {', '.join(stopped)}; containment stops that delivery "
+            "(trails, Config, flow or access logs fail to write here) until restore. A log archive the team "
+            "never wants contained belongs on the protectedArns list."
+        )
     for decoy in decoys(pre.policy, bucket, partition, exempt) if options.deny_policy else []:
         details.append(
             f"Evidence: the bucket policy holds a statement under the responder's reserved Sid {DENY_SID} that "
