@@ -47,7 +47,9 @@ def make_instance(
     termination_protection: bool = False,
     tags: dict[str, str] | None = None,
     vpc: tuple[str, str] | None = None,
+    instance_profile: str | None = None,
 ) -> Victim:
+    """An instance in a VPC with `enis` interfaces; `instance_profile` (an ARN) associates that profile."""
     vpc_id, subnet = vpc or make_vpc(ec2)
     primary_groups = make_groups(ec2, vpc_id, "web", groups_per_eni)
     spec: dict[str, Any] = {
@@ -59,6 +61,8 @@ def make_instance(
         "DisableApiTermination": termination_protection,
         "BlockDeviceMappings": [{"DeviceName": "/dev/sda1", "Ebs": {"VolumeSize": 8}}],
     }
+    if instance_profile:
+        spec["IamInstanceProfile"] = {"Arn": instance_profile}
     if tags:
         spec["TagSpecifications"] = [
             {"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
@@ -76,6 +80,18 @@ def make_instance(
     described = ec2.describe_instances(InstanceIds=[iid])["Reservations"][0]["Instances"][0]
     volumes = [m["Ebs"]["VolumeId"] for m in described.get("BlockDeviceMappings", []) if "Ebs" in m]
     return Victim(iid, vpc_id, subnet, eni_ids, groups, volumes=volumes)
+
+
+def make_instance_profile(iam: Any, name: str = "web-app", *, path: str = "/app/") -> tuple[str, str]:
+    """An instance profile holding a role of the same name, both under `path`: (profile ARN, role name)."""
+    trust = (
+        '{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", '
+        '"Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}'
+    )
+    iam.create_role(RoleName=name, Path=path, AssumeRolePolicyDocument=trust)
+    profile = iam.create_instance_profile(InstanceProfileName=name, Path=path)["InstanceProfile"]["Arn"]
+    iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
+    return str(profile), name
 
 
 def make_asg_instance(ec2: Any, autoscaling: Any, *, desired: int = 2, min_size: int = 1) -> Victim:

@@ -51,6 +51,14 @@ class InstanceFacts:
     tags: dict[str, str] = field(default_factory=dict)
     instance_profile_arn: str | None = None
     public_ip: str | None = None
+    metadata_options: dict[str, Any] = field(default_factory=dict)  # DescribeInstances' MetadataOptions
+
+
+@dataclass(frozen=True)
+class ProfileAssociation:
+    association_id: str
+    profile_arn: str
+    state: str
 
 
 @dataclass(frozen=True)
@@ -106,7 +114,21 @@ class Ec2Gateway:
             tags={t["Key"]: t.get("Value", "") for t in inst.get("Tags", [])},
             instance_profile_arn=(inst.get("IamInstanceProfile") or {}).get("Arn"),
             public_ip=inst.get("PublicIpAddress"),
+            metadata_options=dict(inst.get("MetadataOptions") or {}),
         )
+
+    def profile_associations(self, instance_id: str) -> list[ProfileAssociation]:
+        """The instance's instance profile associations that are in effect or becoming so (associating,
+        associated); disassociating and disassociated ones are left out.
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DescribeIamInstanceProfileAssociations.html"""
+        paginator = self.ec2.get_paginator("describe_iam_instance_profile_associations")
+        pages = paginator.paginate(Filters=[{"Name": "instance-id", "Values": [instance_id]}])
+        return [
+            ProfileAssociation(str(a["AssociationId"]), str(a["IamInstanceProfile"]["Arn"]), str(a.get("State", "")))
+            for page in pages
+            for a in page.get("IamInstanceProfileAssociations", [])
+            if a.get("InstanceId") == instance_id and a.get("State") in ("associating", "associated")
+        ]
 
     def instance_flag(
         self, instance_id: str, attribute: Literal["disableApiTermination", "disableApiStop"]
@@ -189,6 +211,21 @@ class Ec2Gateway:
     ) -> None:
         key = "DisableApiTermination" if attribute == "disableApiTermination" else "DisableApiStop"
         self.ec2.modify_instance_attribute(InstanceId=instance_id, **{key: {"Value": value}})
+
+    def set_metadata_options(self, instance_id: str, options: dict[str, Any]) -> None:
+        """ModifyInstanceMetadataOptions with the given parameters (HttpEndpoint, HttpTokens,
+        HttpPutResponseHopLimit, HttpProtocolIpv6, InstanceMetadataTags).
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceMetadataOptions.html"""
+        self.ec2.modify_instance_metadata_options(InstanceId=instance_id, **options)
+
+    def disassociate_profile(self, association_id: str) -> None:
+        """https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DisassociateIamInstanceProfile.html"""
+        self.ec2.disassociate_iam_instance_profile(AssociationId=association_id)
+
+    def associate_profile(self, instance_id: str, profile_arn: str) -> None:
+        """Needs iam:PassRole on the profile's role as well as ec2:AssociateIamInstanceProfile.
+        https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_AssociateIamInstanceProfile.html"""
+        self.ec2.associate_iam_instance_profile(InstanceId=instance_id, IamInstanceProfile={"Arn": profile_arn})
 
     def enter_standby(self, asg_name: str, instance_id: str, decrement: bool) -> None:
         self.autoscaling.enter_standby(

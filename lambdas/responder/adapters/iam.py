@@ -67,6 +67,21 @@ class IamGateway:
     def role_arn(self, name: str) -> str:
         return str(self._call("get_role", RoleName=name)["Role"]["Arn"])
 
+    def instance_profile_roles(self, profile_arn: str) -> list[str] | None:
+        """The names of the roles in the instance profile (at most one), None when it does not exist.
+        GetInstanceProfile takes the name (the ARN's last part, after its path); the answer's ARN must be
+        the one asked about. https://docs.aws.amazon.com/IAM/latest/APIReference/API_GetInstanceProfile.html"""
+        name = profile_arn.rsplit("/", 1)[-1]
+        try:
+            profile = self.iam.get_instance_profile(InstanceProfileName=name)["InstanceProfile"]
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchEntity":
+                return None
+            raise
+        if profile.get("Arn") != profile_arn:
+            raise RuntimeError(f"instance profile {name} is {profile.get('Arn')}, not {profile_arn}")
+        return sorted(str(r["RoleName"]) for r in profile.get("Roles", []))
+
     def access_keys(self, user: str) -> list[tuple[str, str]]:
         keys = self._call("list_access_keys", UserName=user)["AccessKeyMetadata"]
         return sorted((k["AccessKeyId"], k["Status"]) for k in keys)

@@ -9,33 +9,90 @@ error naming where each ENI ended. Termination
 and stop protection are enabled, an Auto Scaling group member enters Standby, and every EBS volume is
 snapshotted as evidence. Nothing is deleted or terminated.
 
+The instance's credentials: the sessions of its role (from its instance profile) issued before containment
+are revoked with the same inline deny on `aws:TokenIssueTime` as a contained role's (domain/iam.py, decided
+by content, kept by restore unless lift_session_revocation), so credentials already stolen stop working.
+Optionally the metadata service is turned off (disable_imds) and the instance profile disassociated
+(detach_instance_profile), so the instance cannot fetch new ones. The profile, its role, the role's inline
+policy names and the metadata options are recorded in the pre-state.
+
 Restore puts back every attribute recorded in the pre-state, in reverse order, and verifies it.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from responder.adapters.aws import error_code
 from responder.adapters.ec2 import Ec2Gateway, InstanceFacts
+from responder.adapters.iam import IamGateway
+from responder.domain import iam as iam_dom
 from responder.domain.errors import ContainmentError
-from responder.domain.recorder import Recorder
+from responder.domain.recorder import KEEP_OPERATOR_CHANGE, Recorder, kept_attributes
 from responder.models.incident import (
+    ActionStatus,
     AsgState,
     Ec2Impact,
     Ec2PreState,
     EniState,
     Incident,
+    MetadataState,
     Plan,
     PlannedAction,
+    RestoreOptions,
 )
 from responder.models.preferences import Ec2Options
+
+# MetadataOptions keys (DescribeInstances) that ModifyInstanceMetadataOptions takes, and their pre-state fields.
+# https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_InstanceMetadataOptionsResponse.html
+METADATA_FIELDS = {
+    "HttpEndpoint": "http_endpoint",
+    "HttpTokens": "http_tokens",
+    "HttpPutResponseHopLimit": "http_put_response_hop_limit",
+    "HttpProtocolIpv6": "http_protocol_ipv6",
+    "InstanceMetadataTags": "instance_metadata_tags",
+}
 
 IsolationMode = Literal["two_step", "direct"]
 
 
-def capture_pre_state(gw: Ec2Gateway, facts: InstanceFacts) -> Ec2PreState:
+def _metadata_state(options: dict[str, Any]) -> MetadataState | None:
+    if not options:
+        return None
+    return MetadataState.model_validate({field: options.get(key) for key, field in METADATA_FIELDS.items()})
+
+
+def _metadata_parameters(state: MetadataState) -> dict[str, Any]:
+    """The recorded options as ModifyInstanceMetadataOptions parameters (those recorded only)."""
+    values = state.model_dump()
+    return {key: values[field] for key, field in METADATA_FIELDS.items() if values[field] is not None}
+
+
+def _require_iam(iam: IamGateway | None, pre: Ec2PreState) -> IamGateway:
+    if iam is None:
+        raise ContainmentError(f"{pre.instance_id} has instance role {pre.instance_role}; no IAM client was given")
+    return iam
+
+
+def _instance_role(facts: InstanceFacts, iam: IamGateway | None) -> tuple[str | None, list[str]]:
+    """The role in the instance's profile and its inline policy names; (None, []) without one."""
+    if not facts.instance_profile_arn:
+        return None, []
+    if iam is None:
+        raise ContainmentError(
+            f"{facts.instance_id} has instance profile {facts.instance_profile_arn}; no IAM client was given"
+        )
+    roles = iam.instance_profile_roles(facts.instance_profile_arn)
+    if not roles:
+        return None, []
+    if len(roles) > 1:
+        raise ContainmentError(f"instance profile {facts.instance_profile_arn} holds several roles: {roles}")
+    return roles[0], iam.inline("role", roles[0])
+
+
+def capture_pre_state(gw: Ec2Gateway, facts: InstanceFacts, iam: IamGateway | None = None) -> Ec2PreState:
     asg = gw.asg_membership(facts.instance_id)
+    role, role_inline = _instance_role(facts, iam)
     return Ec2PreState(
         instance_id=facts.instance_id,
         vpc_id=facts.vpc_id,
@@ -56,6 +113,10 @@ def capture_pre_state(gw: Ec2Gateway, facts: InstanceFacts) -> Ec2PreState:
             else None
         ),
         tags=facts.tags,
+        instance_profile_arn=facts.instance_profile_arn,
+        instance_role=role,
+        instance_role_inline_policies=role_inline,
+        metadata=_metadata_state(facts.metadata_options),
     )
 
 
@@ -69,8 +130,70 @@ def _will_standby(pre: Ec2PreState, options: Ec2Options) -> bool:
     return bool(options.asg_standby and pre.asg and pre.asg.lifecycle_state == "InService")
 
 
-def plan_instance(gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mode: IsolationMode) -> Plan:
-    pre = capture_pre_state(gw, facts)
+def _credential_actions(pre: Ec2PreState, options: Ec2Options) -> tuple[list[PlannedAction], list[str]]:
+    """The planned credential steps and what they break, in words. Nothing without an instance profile."""
+    iid = pre.instance_id
+    actions: list[PlannedAction] = []
+    notes: list[str] = []
+    if pre.instance_profile_arn is None:
+        return actions, notes
+    if options.disable_imds and pre.metadata is not None:
+        actions.append(
+            PlannedAction(
+                action="disable_imds",
+                target=iid,
+                description=f"Turn off the instance metadata service of {iid} (HttpEndpoint disabled, was "
+                f"{pre.metadata.http_endpoint or 'unknown'}) so it cannot fetch role credentials; restore puts "
+                "back the recorded metadata options",
+            )
+        )
+        notes.append(
+            "Instance metadata service off: software on the instance that reads instance metadata (role "
+            "credentials, region, user data) fails until restore."
+        )
+    if options.detach_instance_profile:
+        actions.append(
+            PlannedAction(
+                action="detach_instance_profile",
+                target=iid,
+                description=f"Disassociate instance profile {pre.instance_profile_arn} from {iid}; restore "
+                "associates it again",
+            )
+        )
+        notes.append(
+            f"Instance profile {pre.instance_profile_arn} detached: the instance gets no new role credentials; "
+            "its own AWS calls fail once the ones it holds expire or are revoked."
+        )
+    if options.revoke_role_sessions and pre.instance_role:
+        role = pre.instance_role
+        actions.append(
+            PlannedAction(
+                action="revoke_sessions",
+                target=role,
+                description=f"Revoke every session of role {role} (the instance's role) issued before containment "
+                "(inline deny on aws:TokenIssueTime), so credentials already taken from the instance stop working",
+            )
+        )
+        refetch = (
+            ""
+            if options.disable_imds or options.detach_instance_profile
+            else " (this instance fetches new ones from its metadata service; disable_imds or "
+            "detach_instance_profile stop that)"
+        )
+        notes.append(
+            f"Role {role}: sessions issued before containment are denied everything, on this instance and on "
+            f"every other instance or service using the role: their AWS calls fail until they get new "
+            f"credentials{refetch}. The revocation stays after restore unless lift_session_revocation."
+        )
+    elif pre.instance_role is None:
+        notes.append(f"Instance profile {pre.instance_profile_arn} holds no role: no sessions to revoke.")
+    return actions, notes
+
+
+def plan_instance(
+    gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mode: IsolationMode, iam: IamGateway | None = None
+) -> Plan:
+    pre = capture_pre_state(gw, facts, iam)
     target_groups, truncated = gw.target_groups_for(facts.instance_id, facts.vpc_id)
     if pre.asg is not None:
         asg_tgs = gw.asg_membership(facts.instance_id)
@@ -120,6 +243,8 @@ def plan_instance(gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mod
                 description=f"Swap {eni.eni_id} from {', '.join(eni.groups) or 'no groups'} to the isolation group (no rules in or out)",
             )
         )
+    credential_actions, credential_notes = _credential_actions(pre, options)
+    actions += credential_actions
     if options.snapshot:
         for vol in facts.volumes:
             actions.append(
@@ -139,6 +264,7 @@ def plan_instance(gw: Ec2Gateway, facts: InstanceFacts, options: Ec2Options, mod
         instance_role=facts.instance_profile_arn,
         volumes=list(facts.volumes),
         isolation_mode=mode,
+        notes=credential_notes,
     )
     return Plan(actions=actions, impact=impact, pre_state=pre)
 
@@ -157,9 +283,17 @@ def _responder_groups(gw: Ec2Gateway, incident: Incident, facts: InstanceFacts) 
 
 
 def contain_instance(
-    gw: Ec2Gateway, incident: Incident, options: Ec2Options, mode: IsolationMode, rec: Recorder
+    gw: Ec2Gateway,
+    incident: Incident,
+    options: Ec2Options,
+    mode: IsolationMode,
+    rec: Recorder,
+    iam: IamGateway | None = None,
 ) -> None:
-    """Apply every containment step. Idempotent: a step already in effect is recorded as skipped."""
+    """Apply every containment step. Idempotent: a step already in effect is recorded as skipped.
+
+    The credential steps come after network isolation (a crash before it leaves the pre-state capturable
+    again): the metadata service and the profile first, so that no session is issued after the revocation."""
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
     iid = pre.instance_id
@@ -213,6 +347,17 @@ def contain_instance(
             untouched = [f"{e.eni_id}: not yet changed" for e in pre.enis[index + 1 :]]
             raise ContainmentError(f"isolating {eni.eni_id} failed ({exc}); " + "; ".join(ended + untouched)) from exc
 
+    refusals = iam_dom.Refusals()
+    if pre.instance_profile_arn is not None:
+        if options.disable_imds and pre.metadata is not None:
+            _disable_imds(gw, rec, iid)
+        if options.detach_instance_profile:
+            _detach_profile(gw, rec, iid)
+        if options.revoke_role_sessions and pre.instance_role:
+            role = pre.instance_role
+            gi = _require_iam(iam, pre)
+            refusals.run(lambda: iam_dom.revoke_older_sessions(gi, "role", role, rec))
+
     if options.snapshot:
         existing = gw.snapshots_for(incident.incident_id)
         volumes = incident.impact.volumes if isinstance(incident.impact, Ec2Impact) else []
@@ -220,6 +365,27 @@ def contain_instance(
             snap = existing.get(vol) or gw.create_snapshot(vol, incident.incident_id, iid)
             rec.artifact("ebs_snapshot", snap, volume=vol)
             (rec.skipped if vol in existing else rec.applied)("snapshot_volume", vol, snapshot=snap)
+    refusals.raise_any()
+
+
+def _disable_imds(gw: Ec2Gateway, rec: Recorder, iid: str) -> None:
+    if gw.describe_instance(iid).metadata_options.get("HttpEndpoint") == "disabled":
+        rec.skipped("disable_imds", iid)
+        return
+    gw.set_metadata_options(iid, {"HttpEndpoint": "disabled"})
+    rec.applied("disable_imds", iid)
+
+
+def _detach_profile(gw: Ec2Gateway, rec: Recorder, iid: str) -> None:
+    """Disassociate every profile association of the instance in effect (one, in practice)."""
+    associations = gw.profile_associations(iid)
+    if not associations:
+        rec.skipped("detach_instance_profile", iid)
+    for association in associations:
+        gw.disassociate_profile(association.association_id)
+        rec.applied(
+            "detach_instance_profile", iid, association=association.association_id, profile=association.profile_arn
+        )
 
 
 def _fail_closed(gw: Ec2Gateway, rec: Recorder, eni: EniState, isolation: str) -> str:
@@ -266,7 +432,31 @@ def _ensure_flag(
     rec.applied(action, iid)
 
 
-def verify_contained(gw: Ec2Gateway, incident: Incident, options: Ec2Options) -> list[str]:
+def _credential_problems(
+    gw: Ec2Gateway, incident: Incident, options: Ec2Options, facts: InstanceFacts, iam: IamGateway | None
+) -> list[str]:
+    """The credential steps read back: the revocation's document and time, the metadata options, and the
+    absence of any profile association."""
+    pre = incident.pre_state
+    assert isinstance(pre, Ec2PreState)
+    problems: list[str] = []
+    if pre.instance_profile_arn is None:
+        return problems
+    if options.disable_imds and pre.metadata is not None:
+        endpoint = facts.metadata_options.get("HttpEndpoint")
+        if endpoint != "disabled":
+            problems.append(f"the instance metadata service of {pre.instance_id} is {endpoint}, expected disabled")
+    if options.detach_instance_profile:
+        for association in gw.profile_associations(pre.instance_id):
+            problems.append(f"instance profile {association.profile_arn} is {association.state} with {pre.instance_id}")
+    if options.revoke_role_sessions and pre.instance_role:
+        problems += iam_dom.revocation_problems(_require_iam(iam, pre), "role", pre.instance_role, incident)
+    return problems
+
+
+def verify_contained(
+    gw: Ec2Gateway, incident: Incident, options: Ec2Options, iam: IamGateway | None = None
+) -> list[str]:
     """Re-read the instance: every problem found, in words. Empty means isolated."""
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
@@ -298,10 +488,63 @@ def verify_contained(gw: Ec2Gateway, incident: Incident, options: Ec2Options) ->
         asg = gw.asg_membership(pre.instance_id)
         if asg is None or asg.lifecycle_state not in ("Standby", "EnteringStandby"):
             problems.append(f"instance is not in Standby (state {asg.lifecycle_state if asg else 'not in group'})")
+    problems += _credential_problems(gw, incident, options, facts, iam)
     return problems
 
 
-def restore_instance(gw: Ec2Gateway, incident: Incident, rec: Recorder) -> list[str]:
+def _responder_did(incident: Incident, action: str) -> bool:
+    """Whether the responder applied (or began: write-ahead) this step on the incident's resource."""
+    return any(a.action == action and a.status is not ActionStatus.SKIPPED for a in incident.actions)
+
+
+def _revoked_role(incident: Incident, pre: Ec2PreState) -> bool:
+    return bool(pre.instance_role) and any(
+        a.action == "revoke_sessions" and a.target == pre.instance_role for a in incident.actions
+    )
+
+
+def _restore_credentials(
+    gw: Ec2Gateway, incident: Incident, options: RestoreOptions, rec: Recorder, iam: IamGateway | None
+) -> list[str]:
+    """Undo the credential steps, in reverse order: the revocation (kept unless asked), the profile, IMDS."""
+    pre = incident.pre_state
+    assert isinstance(pre, Ec2PreState)
+    iid = pre.instance_id
+    report: list[str] = []
+    if _revoked_role(incident, pre):
+        assert pre.instance_role is not None
+        report += iam_dom.restore_session_revocation(
+            _require_iam(iam, pre), incident, "role", pre.instance_role, pre.instance_role_inline_policies,
+            options, rec,
+        )  # fmt: skip
+    if pre.instance_profile_arn and _responder_did(incident, "detach_instance_profile"):
+        now = gw.profile_associations(iid)
+        if not now:
+            gw.associate_profile(iid, pre.instance_profile_arn)
+            rec.applied("associate_instance_profile", iid, profile=pre.instance_profile_arn)
+        elif {a.profile_arn for a in now} != {pre.instance_profile_arn}:
+            found = ", ".join(a.profile_arn for a in now)
+            rec.skipped(KEEP_OPERATOR_CHANGE, iid, attribute="instance_profile", found=found)
+            report.append(
+                f"{iid}: instance profile {found} was associated after containment (it had "
+                f"{pre.instance_profile_arn}); kept as the operator left it"
+            )
+    if pre.metadata is not None and _responder_did(incident, "disable_imds"):
+        now_endpoint = gw.describe_instance(iid).metadata_options.get("HttpEndpoint")
+        if now_endpoint == "disabled" and pre.metadata.http_endpoint != "disabled":
+            parameters = _metadata_parameters(pre.metadata)
+            gw.set_metadata_options(iid, parameters)
+            rec.applied("restore_metadata_options", iid, **{k: str(v) for k, v in parameters.items()})
+    return report
+
+
+def restore_instance(
+    gw: Ec2Gateway,
+    incident: Incident,
+    rec: Recorder,
+    iam: IamGateway | None = None,
+    options: RestoreOptions | None = None,
+) -> list[str]:
     """Put back every recorded attribute, in reverse order of containment. Returns a drift report.
 
     Groups an operator added to an ENI after containment (anything that is not a responder group) are
@@ -310,7 +553,7 @@ def restore_instance(gw: Ec2Gateway, incident: Incident, rec: Recorder) -> list[
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
     iid = pre.instance_id
-    report: list[str] = []
+    report: list[str] = _restore_credentials(gw, incident, options or RestoreOptions(), rec, iam)
 
     if pre.asg and pre.asg.lifecycle_state == "InService":
         current = gw.asg_membership(iid)
@@ -350,12 +593,44 @@ def restore_instance(gw: Ec2Gateway, incident: Incident, rec: Recorder) -> list[
     return report
 
 
-def verify_restored(gw: Ec2Gateway, incident: Incident) -> list[str]:
+def _credentials_restored(
+    gw: Ec2Gateway, incident: Incident, facts: InstanceFacts, options: RestoreOptions, iam: IamGateway | None
+) -> list[str]:
+    pre = incident.pre_state
+    assert isinstance(pre, Ec2PreState)
+    mismatches: list[str] = []
+    if _revoked_role(incident, pre):
+        assert pre.instance_role is not None
+        mismatches += iam_dom.session_revocation_restored_problems(
+            _require_iam(iam, pre), incident, "role", pre.instance_role, pre.instance_role_inline_policies, options
+        )
+    kept = kept_attributes(incident)
+    if (
+        pre.instance_profile_arn
+        and _responder_did(incident, "detach_instance_profile")
+        and "instance_profile" not in kept
+    ):
+        found = sorted(a.profile_arn for a in gw.profile_associations(pre.instance_id))
+        if found != [pre.instance_profile_arn]:
+            mismatches.append(f"instance profile: expected {pre.instance_profile_arn}, found {found or 'none'}")
+    if pre.metadata is not None and _responder_did(incident, "disable_imds"):
+        now = _metadata_state(facts.metadata_options) or MetadataState()
+        for key, value in _metadata_parameters(pre.metadata).items():
+            found_value = getattr(now, METADATA_FIELDS[key])
+            if found_value != value:
+                mismatches.append(f"metadata options {key}: expected {value}, found {found_value}")
+    return mismatches
+
+
+def verify_restored(
+    gw: Ec2Gateway, incident: Incident, iam: IamGateway | None = None, options: RestoreOptions | None = None
+) -> list[str]:
     """Every recorded attribute that does not equal its pre-state, named. Empty means restored."""
     pre = incident.pre_state
     assert isinstance(pre, Ec2PreState)
     mismatches: list[str] = []
     facts = gw.describe_instance(pre.instance_id)
+    mismatches += _credentials_restored(gw, incident, facts, options or RestoreOptions(), iam)
     responder_groups = _responder_groups(gw, incident, facts)
     current = {e.eni_id: e for e in facts.enis}
     for eni in pre.enis:

@@ -251,7 +251,7 @@ def _deny_all(gw: IamGateway, kind: Principal, name: str, deny_all_arn: str, rec
     rec.applied("put_inline_deny_all", name, policy=DENY_ALL_INLINE, reason=reason, **evidence)
 
 
-def _revoke(gw: IamGateway, kind: Principal, name: str, rec: Recorder) -> None:
+def revoke_older_sessions(gw: IamGateway, kind: Principal, name: str, rec: Recorder) -> None:
     """Revoke sessions issued before the later of now and the time already revoked by the responder."""
     existing = gw.inline_document(kind, name, REVOKE_SESSIONS)
     previous = revocation_time(existing)
@@ -285,7 +285,7 @@ def _deny_all_problems(gw: IamGateway, kind: Principal, name: str, deny_all_arn:
     return problems
 
 
-def _revocation_problems(gw: IamGateway, kind: Principal, name: str, incident: Incident) -> list[str]:
+def revocation_problems(gw: IamGateway, kind: Principal, name: str, incident: Incident) -> list[str]:
     doc = gw.inline_document(kind, name, REVOKE_SESSIONS)
     if doc is None:
         return [f"{kind} {name} has no session revocation policy"]
@@ -301,7 +301,7 @@ def _revocation_problems(gw: IamGateway, kind: Principal, name: str, incident: I
     return []
 
 
-class _Refusals:
+class Refusals:
     """Inline policies IAM refused for size: the other steps still run (a refused session revocation
     must not leave the deny-all or the key deactivation undone), then the step fails with every refusal
     named. Whatever was applied is in the recorder, so restore finds it."""
@@ -331,7 +331,7 @@ def contain_user(
     pre = incident.pre_state
     assert isinstance(pre, IamUserPreState)
     user = pre.user_name
-    refusals = _Refusals()
+    refusals = Refusals()
     # Keys first: a deny-all IAM refuses (a full quota, throttling past retries) must not leave them active.
     current = dict(gw.access_keys(user))
     for key in keys_to_deactivate(pre, finding_keys, options):
@@ -343,7 +343,7 @@ def contain_user(
     if options.deny_all:
         refusals.run(lambda: _deny_all(gw, "user", user, deny_all_arn, rec))
     if options.revoke_sessions:
-        refusals.run(lambda: _revoke(gw, "user", user, rec))
+        refusals.run(lambda: revoke_older_sessions(gw, "user", user, rec))
     refusals.raise_any()
 
 
@@ -361,7 +361,7 @@ def verify_user(
         if current.get(key, "Inactive") != "Inactive":
             problems.append(f"access key {key} is still {current[key]}")
     if options.revoke_sessions:
-        problems += _revocation_problems(gw, "user", user, incident)
+        problems += revocation_problems(gw, "user", user, incident)
     return problems
 
 
@@ -371,7 +371,7 @@ def _restore_policies(
 ) -> None:  # fmt: skip
     """Remove what the responder added. Policies an operator attached, detached, added or deleted after
     containment are left as they are and reported, never silently reverted. `pre_inline` excludes the
-    decoys (see `_pre_inline`)."""
+    decoys (see `inline_to_restore`)."""
     attached = gw.attached(kind, name)
     if deny_all_arn in attached and deny_all_arn not in pre_attached:
         gw.detach(kind, name, deny_all_arn)
@@ -380,15 +380,7 @@ def _restore_policies(
     if DENY_ALL_INLINE in inline and DENY_ALL_INLINE not in pre_inline:
         gw.delete_inline(kind, name, DENY_ALL_INLINE)
         rec.applied("delete_inline_deny_all", name)
-    if REVOKE_SESSIONS in inline and REVOKE_SESSIONS not in pre_inline:
-        if options.lift_session_revocation:
-            gw.delete_inline(kind, name, REVOKE_SESSIONS)
-            rec.applied("lift_session_revocation", name)
-        else:
-            report.append(
-                f"{kind} {name}: session revocation kept (it only denies sessions issued before containment); "
-                "restore with lift_session_revocation to remove it"
-            )
+    _keep_or_lift_revocation(gw, kind, name, inline, pre_inline, options, rec, report)
     ours = {deny_all_arn, DENY_ALL_INLINE, REVOKE_SESSIONS}
     for attribute, now, before in (
         ("attached_policies", attached, pre_attached),
@@ -407,7 +399,50 @@ def _restore_policies(
             )
 
 
-def _pre_inline(
+def _keep_or_lift_revocation(
+    gw: IamGateway, kind: Principal, name: str, inline: list[str], pre_inline: list[str],
+    options: RestoreOptions, rec: Recorder, report: list[str],
+) -> None:  # fmt: skip
+    """The responder's session revocation, where containment added it, stays (it only denies sessions
+    issued before containment) unless the restore asks to lift it. One there before containment stays."""
+    if REVOKE_SESSIONS in inline and REVOKE_SESSIONS not in pre_inline:
+        if options.lift_session_revocation:
+            gw.delete_inline(kind, name, REVOKE_SESSIONS)
+            rec.applied("lift_session_revocation", name)
+        else:
+            report.append(
+                f"{kind} {name}: session revocation kept (it only denies sessions issued before containment); "
+                "restore with lift_session_revocation to remove it"
+            )
+
+
+def restore_session_revocation(
+    gw: IamGateway, incident: Incident, kind: Principal, name: str, pre_inline: list[str],
+    options: RestoreOptions, rec: Recorder,
+) -> list[str]:  # fmt: skip
+    """Restore of the session revocation alone (for a principal containment otherwise left unchanged, such as
+    an instance's role): kept or lifted as for a contained role; a decoy under the name is not put back."""
+    report: list[str] = []
+    before = inline_to_restore(incident, kind, name, pre_inline, report)
+    _keep_or_lift_revocation(gw, kind, name, gw.inline(kind, name), before, options, rec, report)
+    return report
+
+
+def session_revocation_restored_problems(
+    gw: IamGateway, incident: Incident, kind: Principal, name: str, pre_inline: list[str], options: RestoreOptions
+) -> list[str]:
+    """Read back after `restore_session_revocation`: a revocation containment added is gone when lifting was
+    asked; one there before containment (the responder's, from an earlier incident) is still there."""
+    before = inline_to_restore(incident, kind, name, pre_inline, None)
+    inline = gw.inline(kind, name)
+    if options.lift_session_revocation and REVOKE_SESSIONS in inline and REVOKE_SESSIONS not in before:
+        return [f"{kind} {name}: inline_policies: the responder's {REVOKE_SESSIONS} still in place"]
+    if REVOKE_SESSIONS in before and REVOKE_SESSIONS not in inline:
+        return [f"{kind} {name}: inline_policies: {REVOKE_SESSIONS}, there before containment, is gone"]
+    return []
+
+
+def inline_to_restore(
     incident: Incident, kind: Principal, name: str, pre_inline: list[str], report: list[str] | None
 ) -> list[str]:
     """The inline policies to return to: a reserved name that held a foreign document (a decoy) is not
@@ -467,7 +502,7 @@ def restore_user(
         report.append(f"access key {key_id} was deleted after containment; nothing to restore")
     for key_id in sorted(set(current) - known):
         report.append(f"access key {key_id} was created after containment ({current[key_id]}); left as it is")
-    pre_inline = _pre_inline(incident, "user", user, pre.inline_policies, report)
+    pre_inline = inline_to_restore(incident, "user", user, pre.inline_policies, report)
     _restore_policies(gw, "user", user, pre.attached_policies, pre_inline, deny_all_arn, options, rec, report)
     return report
 
@@ -499,7 +534,7 @@ def verify_user_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, 
     pre = incident.pre_state
     assert isinstance(pre, IamUserPreState)
     kept = kept_attributes(incident)
-    pre_inline = _pre_inline(incident, "user", pre.user_name, pre.inline_policies, None)
+    pre_inline = inline_to_restore(incident, "user", pre.user_name, pre.inline_policies, None)
     mismatches = _verify_policies(
         gw, "user", pre.user_name, pre.attached_policies, pre_inline, deny_all_arn, options, kept
     )
@@ -559,9 +594,9 @@ def plan_role(gw: IamGateway, role: str, options: IamRoleOptions) -> Plan:
 def contain_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, deny_all_arn: str, rec: Recorder) -> None:
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
-    refusals = _Refusals()
+    refusals = Refusals()
     if options.revoke_sessions:
-        refusals.run(lambda: _revoke(gw, "role", pre.role_name, rec))
+        refusals.run(lambda: revoke_older_sessions(gw, "role", pre.role_name, rec))
     if options.deny_all:
         refusals.run(lambda: _deny_all(gw, "role", pre.role_name, deny_all_arn, rec))
     refusals.raise_any()
@@ -572,7 +607,7 @@ def verify_role(gw: IamGateway, incident: Incident, options: IamRoleOptions, den
     assert isinstance(pre, IamRolePreState)
     problems: list[str] = []
     if options.revoke_sessions:
-        problems += _revocation_problems(gw, "role", pre.role_name, incident)
+        problems += revocation_problems(gw, "role", pre.role_name, incident)
     if options.deny_all:
         problems += _deny_all_problems(gw, "role", pre.role_name, deny_all_arn)
     return problems
@@ -584,7 +619,7 @@ def restore_role(
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
     report: list[str] = []
-    pre_inline = _pre_inline(incident, "role", pre.role_name, pre.inline_policies, report)
+    pre_inline = inline_to_restore(incident, "role", pre.role_name, pre.inline_policies, report)
     _restore_policies(gw, "role", pre.role_name, pre.attached_policies, pre_inline, deny_all_arn, options, rec, report)
     return report
 
@@ -592,7 +627,7 @@ def restore_role(
 def verify_role_restored(gw: IamGateway, incident: Incident, deny_all_arn: str, options: RestoreOptions) -> list[str]:
     pre = incident.pre_state
     assert isinstance(pre, IamRolePreState)
-    pre_inline = _pre_inline(incident, "role", pre.role_name, pre.inline_policies, None)
+    pre_inline = inline_to_restore(incident, "role", pre.role_name, pre.inline_policies, None)
     return _verify_policies(
         gw, "role", pre.role_name, pre.attached_policies, pre_inline, deny_all_arn, options,
         kept_attributes(incident),

@@ -74,7 +74,13 @@ def plan(gws: Gateways, incident: Incident, decision: Decision, settings: Settin
     if kind is ResourceType.EC2_INSTANCE:
         gw = gws.ec2(incident)
         mode = acts.ec2.isolation_mode or settings.isolation_mode
-        result = ec2.plan_instance(gw, gw.describe_instance(name), acts.ec2, mode)  # type: ignore[arg-type]
+        result = ec2.plan_instance(
+            gw,
+            gw.describe_instance(name),
+            acts.ec2,
+            mode,  # type: ignore[arg-type]
+            gws.iam(incident),
+        )
     elif kind is ResourceType.IAM_USER:
         result = iam.plan_user(
             gws.iam(incident), name, _finding_keys(incident), acts.iam_user, settings.deny_all_arn(incident)
@@ -128,7 +134,7 @@ def capture(gws: Gateways, incident: Incident, settings: Settings) -> PreState |
     if kind is ResourceType.EC2_INSTANCE:
         gw = gws.ec2(incident)
         facts = gw.describe_instance(name)
-        return None if ec2.has_responder_groups(gw, facts) else ec2.capture_pre_state(gw, facts)
+        return None if ec2.has_responder_groups(gw, facts) else ec2.capture_pre_state(gw, facts, gws.iam(incident))
     if kind is ResourceType.IAM_USER:
         gi = gws.iam(incident)
         pre_user = iam.capture_user(gi, name)
@@ -159,7 +165,14 @@ def contain(gws: Gateways, incident: Incident, decision: Decision, settings: Set
     acts = decision.actions
     if kind is ResourceType.EC2_INSTANCE:
         mode = acts.ec2.isolation_mode or settings.isolation_mode
-        ec2.contain_instance(gws.ec2(incident), incident, acts.ec2, mode, rec)  # type: ignore[arg-type]
+        ec2.contain_instance(
+            gws.ec2(incident),
+            incident,
+            acts.ec2,
+            mode,  # type: ignore[arg-type]
+            rec,
+            gws.iam(incident),
+        )
     elif kind is ResourceType.IAM_USER:
         iam.contain_user(
             gws.iam(incident), incident, _finding_keys(incident), acts.iam_user, settings.deny_all_arn(incident), rec
@@ -185,7 +198,7 @@ def verify(gws: Gateways, incident: Incident, decision: Decision, settings: Sett
     kind = incident.resource.type
     acts = decision.actions
     if kind is ResourceType.EC2_INSTANCE:
-        problems = ec2.verify_contained(gws.ec2(incident), incident, acts.ec2)
+        problems = ec2.verify_contained(gws.ec2(incident), incident, acts.ec2, gws.iam(incident))
     elif kind is ResourceType.IAM_USER:
         problems = iam.verify_user(
             gws.iam(incident), incident, _finding_keys(incident), acts.iam_user, settings.deny_all_arn(incident)
@@ -224,7 +237,7 @@ def restore(
     if incident.pre_state is None:
         return report
     if kind is ResourceType.EC2_INSTANCE:
-        report += ec2.restore_instance(gws.ec2(incident), incident, rec)
+        report += ec2.restore_instance(gws.ec2(incident), incident, rec, gws.iam(incident), options)
     elif kind is ResourceType.IAM_USER:
         report += iam.restore_user(gws.iam(incident), incident, settings.deny_all_arn(incident), options, rec)
     elif kind is ResourceType.IAM_ROLE:
@@ -239,7 +252,7 @@ def verify_restored(gws: Gateways, incident: Incident, settings: Settings, optio
         return []
     kind = incident.resource.type
     if kind is ResourceType.EC2_INSTANCE:
-        return ec2.verify_restored(gws.ec2(incident), incident)
+        return ec2.verify_restored(gws.ec2(incident), incident, gws.iam(incident), options)
     if kind is ResourceType.IAM_USER:
         return iam.verify_user_restored(gws.iam(incident), incident, settings.deny_all_arn(incident), options)
     if kind is ResourceType.IAM_ROLE:

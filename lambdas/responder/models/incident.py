@@ -78,6 +78,16 @@ class AsgState(_Model):
     decrement_desired: bool = False
 
 
+class MetadataState(_Model):
+    """An instance's metadata options as DescribeInstances gives them (MetadataOptions); None where absent."""
+
+    http_endpoint: str | None = None
+    http_tokens: str | None = None
+    http_put_response_hop_limit: int | None = None
+    http_protocol_ipv6: str | None = None
+    instance_metadata_tags: str | None = None
+
+
 class Ec2PreState(_Model):
     kind: Literal["ec2_instance"] = "ec2_instance"
     instance_id: str
@@ -88,6 +98,12 @@ class Ec2PreState(_Model):
     disable_api_stop: bool | None = None  # None: the attribute is not supported where the instance runs
     asg: AsgState | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    # The instance's credentials (None in incidents recorded before they were, and where there is none):
+    # its instance profile, the profile's role, that role's inline policy names, and its metadata options.
+    instance_profile_arn: str | None = None
+    instance_role: str | None = None
+    instance_role_inline_policies: list[str] = Field(default_factory=list)
+    metadata: MetadataState | None = None
 
 
 class AccessKeyState(_Model):
