@@ -29,6 +29,9 @@ RESPONDER_ALARMS = {
     "isolation group, the deny-all detached, the bucket statement removed): see the [REOPENED] email.",
     "ReverifyErrors": "The scheduled re-verification could not read some contained resources (their account could "
     "not be reached, or a read failed): their containment is unchecked until it can.",
+    "EvidenceOfTampering": "Containment found the resource's owner had written under the responder's reserved "
+    "names (a decoy inline policy or bucket statement) or changed the deny-all managed policy: someone expected "
+    "the responder. The incident's timeline holds the foreign content.",
     "ApprovalsExpired": "An approval request expired unanswered: the incident was left uncontained (EXPIRED) or "
     "contained by an on_timeout rule without a person deciding.",
 }

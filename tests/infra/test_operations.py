@@ -252,7 +252,14 @@ def test_intake_errors_alarm(template):
     )
 
 
-RESPONDER_METRICS = {"FindingsUntrusted", "SecurityHubWriteBackFailures", "ApprovalsExpired"}
+RESPONDER_METRICS = {
+    "FindingsUntrusted",
+    "SecurityHubWriteBackFailures",
+    "ApprovalsExpired",
+    "ContainmentDrift",
+    "ReverifyErrors",
+    "EvidenceOfTampering",
+}
 
 
 def test_untrusted_findings_write_back_failures_and_expired_approvals_alarm(template):

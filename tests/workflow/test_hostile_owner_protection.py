@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from responder.models.preferences import Mode
+from responder.models.preferences import Mode, RuleActions
 from responder_cli.samples import access_key_finding, ec2_finding, s3_finding
 from tests.support.victims import eni_groups, make_instance
 from tests.workflow.test_containment_workflow import _auto
@@ -82,3 +82,32 @@ def test_a_contained_bucket_admits_only_exact_principals(responder):
     exempt = deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
     assert exempt and not any("*" in arn or "?" in arn for arn in exempt), exempt
     assert "arn:aws:iam::123456789012:role/ContainmentResponder-Contain" in exempt
+
+
+def test_decoys_under_the_reserved_names_are_overwritten_recorded_and_alarmed(responder, capsys):
+    """Issue 13, items 1 and 3 through the workflow: the owner wrote `responder-deny-all` as Allow *:* and a
+    harmless `responder-revoke-older-sessions`. The incident is CONTAINED only once the documents read back are
+    the responder's, the foreign content is in the timeline, and EvidenceOfTampering is emitted (alarmed)."""
+    iam = responder.session.client("iam")
+    iam.create_role(RoleName="web-role", AssumeRolePolicyDocument="{}")
+    allow_all = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    harmless = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "s3:GetObject", "Resource": "*"}]}
+    iam.put_role_policy(RoleName="web-role", PolicyName="responder-deny-all", PolicyDocument=json.dumps(allow_all))
+    iam.put_role_policy(
+        RoleName="web-role", PolicyName="responder-revoke-older-sessions", PolicyDocument=json.dumps(harmless)
+    )
+    _rule(responder, "roles-auto", ["iam_role"], actions=RuleActions.model_validate({"iam_role": {"deny_all": True}}))
+
+    finding = access_key_finding("CredentialAccess:IAMUser/AnomalousBehavior", user="web-role", user_type="AssumedRole")
+    desc = responder.wait(responder.start(finding))
+
+    assert desc["status"] == "SUCCEEDED", desc
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    deny = iam.get_role_policy(RoleName="web-role", PolicyName="responder-deny-all")["PolicyDocument"]
+    statements = deny["Statement"] if isinstance(deny["Statement"], list) else [deny["Statement"]]
+    assert all(st["Effect"] == "Deny" for st in statements), (deny, [(a.action, a.detail) for a in incident.actions])
+    revoke = iam.get_role_policy(RoleName="web-role", PolicyName="responder-revoke-older-sessions")["PolicyDocument"]
+    assert "aws:TokenIssueTime" in json.dumps(revoke)
+    assert [e.event for e in incident.timeline].count("decoy_policy") >= 1
+    assert '"EvidenceOfTampering"' in capsys.readouterr().out

@@ -244,6 +244,7 @@ def _deny_all(gw: IamGateway, kind: Principal, name: str, deny_all_arn: str, rec
             reason = "managed policy limit reached"
     elif inline_doc is None:
         reason = str(managed_problem)
+        rec.note("tampered_deny_all_policy", f"{reason}; an inline deny-all was put on {kind} {name} instead")
     else:
         reason = "a foreign document held the responder's inline deny-all name"
     evidence = {} if inline_doc is None else _decoy(rec, kind, name, DENY_ALL_INLINE, inline_doc)

@@ -6,6 +6,9 @@ from dataclasses import dataclass, field
 
 from responder.models.incident import ActionStatus, AppliedAction, Artifact, ArtifactKind, Incident, TimelineEntry
 
+# Timeline events that mean the resource's owner wrote under the responder's reserved names before it acted
+# (a decoy inline policy or bucket statement) or changed its deny-all managed policy: evidence, and alarmed.
+EVIDENCE_EVENTS = frozenset({"decoy_policy", "reserved_sid_decoy", "tampered_deny_all_policy"})
 # A restore step that left an attribute as an operator changed it after containment (reported).
 KEEP_OPERATOR_CHANGE = "keep_operator_change"
 
