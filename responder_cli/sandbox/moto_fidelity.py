@@ -33,6 +33,7 @@ def apply() -> None:
     _securityhub_batch_update_findings_v2()
     _securityhub_action_targets()
     _s3_block_public_access_and_object_ownership()
+    _sns_subjects_are_ascii()
 
 
 def _primary_eni_groups_are_the_instance_groups() -> None:
@@ -101,6 +102,32 @@ def _security_group_authorizations_are_all_or_nothing() -> None:
 
     all_or_nothing("authorize_security_group_egress", "egress_rules")
     all_or_nothing("authorize_security_group_ingress", "ingress_rules")
+
+
+def _sns_subjects_are_ascii() -> None:
+    """Publish refuses a subject that is not ASCII text beginning with a letter, number or punctuation mark,
+    or that holds a line break or a control character. moto checks only the length.
+    https://docs.aws.amazon.com/sns/latest/api/API_Publish.html"""
+    import string
+
+    from moto.sns.exceptions import SNSInvalidParameter
+    from moto.sns.models import SNSBackend
+
+    original = SNSBackend.publish
+    first = set(string.ascii_letters + string.digits + string.punctuation)
+
+    def publish(self: Any, message: str, arn: str | None, *args: Any, **kwargs: Any) -> str:
+        subject = kwargs.get("subject", args[1] if len(args) > 1 else None)
+        if subject is not None and (
+            not subject or subject[0] not in first or any(not (" " <= ch <= "~") for ch in subject)
+        ):
+            raise SNSInvalidParameter(
+                "Invalid parameter: Subject must be ASCII text that begins with a letter, number or punctuation "
+                "mark, without line breaks or control characters"
+            )
+        return original(self, message, arn, *args, **kwargs)
+
+    SNSBackend.publish = publish  # type: ignore[method-assign]
 
 
 def _update_ip_set_replaces_the_description() -> None:

@@ -184,3 +184,36 @@ def test_inline_policies_past_the_principals_total_are_refused(aws, kind, limit)
     assert str(limit) in err.value.response["Error"]["Message"]
     listed = iam.list_user_policies(UserName="p") if kind == "user" else iam.list_role_policies(RoleName="p")
     assert sorted(listed["PolicyNames"]) == ["first", "second"]
+
+
+# -- SNS --------------------------------------------------------------------------------------------
+# Publish: "Subjects must be ASCII text that begins with a letter, number, or punctuation mark; must not
+# include line breaks or control characters; and must be less than 100 characters long."
+# https://docs.aws.amazon.com/sns/latest/api/API_Publish.html
+@pytest.mark.parametrize(
+    "subject",
+    ["[CONTAINED] caf\u00e9-bucket", "[CONTAINED] \u6771\u4eac", "line\nbreak", "tab\there", " leading space"],
+    ids=["latin-1", "cjk", "newline", "control", "leading-space"],
+)
+def test_publish_refuses_a_subject_aws_refuses(aws, subject):
+    sns = client("sns", "us-east-1")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    with pytest.raises(ClientError) as err:
+        sns.publish(TopicArn=topic, Subject=subject, Message="m")
+    assert err.value.response["Error"]["Code"] == "InvalidParameter"
+
+
+def test_publish_accepts_an_ascii_subject(aws):
+    sns = client("sns", "us-east-1")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    assert sns.publish(TopicArn=topic, Subject="[CONTAINED] i-0abc (caf\\u00e9)", Message="m")["MessageId"]
+
+
+def test_the_notifier_sends_any_subject_as_ascii_aws_accepts(aws):
+    from responder.adapters.messaging import Notifier
+
+    sns = client("sns", "us-east-1")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    notifier = Notifier(topic, sns)
+    assert notifier.send("[CONTAINED] caf\u00e9-\u6771\u4eac \u202e\tx", "body")
+    assert notifier.send("\u00e9" * 300, "body")

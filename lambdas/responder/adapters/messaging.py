@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import string
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,15 +13,27 @@ from responder.adapters.aws import error_code
 SNS_SUBJECT_MAX = 100
 
 
+def sns_subject(subject: str) -> str:
+    """The subject as SNS accepts it: ASCII text beginning with a letter, number or punctuation mark, no line
+    breaks or controls, under 100 characters (https://docs.aws.amazon.com/sns/latest/api/API_Publish.html).
+    Other characters are written as escapes (\\u00e9), so a name from a finding stays recognisable."""
+    text = " ".join(subject.split())
+    text = "".join(ch if " " <= ch <= "~" else ch.encode("unicode_escape").decode("ascii") for ch in text)
+    text = text or "(no subject)"
+    if not (text[0].isalnum() or text[0] in string.punctuation):
+        text = "-" + text
+    if len(text) >= SNS_SUBJECT_MAX:
+        text = text[: SNS_SUBJECT_MAX - 4] + "..."
+    return text
+
+
 class Notifier:
     def __init__(self, topic_arn: str, sns: Any) -> None:
         self.topic_arn = topic_arn
         self.sns = sns
 
     def send(self, subject: str, body: str, attributes: dict[str, str] | None = None) -> str:
-        clean = " ".join(subject.split())
-        if len(clean) > SNS_SUBJECT_MAX:
-            clean = clean[: SNS_SUBJECT_MAX - 3] + "..."
+        clean = sns_subject(subject)
         resp = self.sns.publish(
             TopicArn=self.topic_arn,
             Subject=clean,
