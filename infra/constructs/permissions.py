@@ -24,6 +24,8 @@ IAM_READ = [
 ]
 # The deny-all managed policy's default version is read back before it is relied on (issue 13, item 7).
 IAM_POLICY_READ = ["iam:GetPolicy", "iam:GetPolicyVersion"]
+# An instance's role is found through its instance profile (issue 13, item 10).
+IAM_PROFILE_READ = ["iam:GetInstanceProfile"]
 S3_READ = [
     "s3:GetBucketPolicy",
     "s3:GetBucketPublicAccessBlock",
@@ -37,6 +39,7 @@ EC2_READ = [
     "ec2:DescribeNetworkInterfaces",
     "ec2:DescribeSecurityGroups",
     "ec2:DescribeSnapshots",
+    "ec2:DescribeIamInstanceProfileAssociations",
     "autoscaling:DescribeAutoScalingInstances",
     "autoscaling:DescribeAutoScalingGroups",
 ]
@@ -53,6 +56,7 @@ def grant_reads(fn: Grants, scope: Construct) -> None:
     stack = Stack.of(scope)
     fn.allow(IAM_READ, [_iam_arn(scope, "user/*"), _iam_arn(scope, "role/*")])
     fn.allow(IAM_POLICY_READ, [_iam_arn(scope, "policy/*")])
+    fn.allow(IAM_PROFILE_READ, [_iam_arn(scope, "instance-profile/*")])
     fn.allow(S3_READ, [f"arn:{stack.partition}:s3:::*"])
     fn.allow(["wafv2:GetIPSet"], [f"arn:{stack.partition}:wafv2:*:{stack.account}:*/ipset/*/*"])
     fn.acknowledge_resources(
@@ -60,12 +64,13 @@ def grant_reads(fn: Grants, scope: Construct) -> None:
             "arn:<AWS::Partition>:iam::<AWS::AccountId>:user/*",
             "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*",
             "arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*",
+            "arn:<AWS::Partition>:iam::<AWS::AccountId>:instance-profile/*",
             "arn:<AWS::Partition>:s3:::*",
             "arn:<AWS::Partition>:wafv2:*:<AWS::AccountId>:*/ipset/*/*",
         ],
-        "The users, roles, buckets and WAF IP sets are named by findings and preferences at run time; "
-        "these statements only read their configuration. The deny-all policy's name is per stack and per "
-        "member account, so its default version is read under policy/*.",
+        "The users, roles, buckets, WAF IP sets and instance profiles are named by findings, preferences and "
+        "instances at run time; these statements only read their configuration. The deny-all policy's name is "
+        "per stack and per member account, so its default version is read under policy/*.",
     )
 
 
@@ -132,6 +137,8 @@ def grant_ec2_write(fn: Grants, scope: Construct, containing: bool) -> None:
         [f"{arn}:network-interface/*", f"{arn}:security-group/*", f"{arn}:instance/*"],
     )
     fn.allow(["ec2:ModifyInstanceAttribute"], [f"{arn}:instance/*"])
+    # The instance's credentials: metadata service off and back (both ways), profile detached / re-associated.
+    fn.allow(["ec2:ModifyInstanceMetadataOptions"], [f"{arn}:instance/*"])
     # Standby takes the group's ARN; the group is found at run time, so any group of this account.
     asg = f"arn:{stack.partition}:autoscaling:*:{stack.account}:autoScalingGroup:*:autoScalingGroupName/*"
     if containing:
@@ -163,8 +170,22 @@ def grant_ec2_write(fn: Grants, scope: Construct, containing: bool) -> None:
             [f"{arn}:security-group/*", f"arn:{stack.partition}:ec2:*::snapshot/*"],
             {"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateSnapshot"]}},
         )
+        fn.allow(["ec2:DisassociateIamInstanceProfile"], [f"{arn}:instance/*"])
     else:
         fn.allow(["autoscaling:ExitStandby"], [asg])
+        # Re-associating the recorded instance profile passes its role to EC2, and only to EC2:
+        # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html
+        fn.allow(["ec2:AssociateIamInstanceProfile"], [f"{arn}:instance/*"])
+        fn.allow(
+            ["iam:PassRole"],
+            [f"arn:{stack.partition}:iam::{stack.account}:role/*"],
+            {"StringEquals": {"iam:PassedToService": "ec2.amazonaws.com"}},
+        )
+        fn.acknowledge_resources(
+            ["arn:<AWS::Partition>:iam::<AWS::AccountId>:role/*"],
+            "Restore re-associates the instance profile the instance had before containment; its role is known "
+            "only at run time. Passing is limited to EC2 (iam:PassedToService).",
+        )
 
 
 def deny_all_policy(scope: Construct, responder_stack_name: str) -> iam.ManagedPolicy:

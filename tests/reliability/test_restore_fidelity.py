@@ -34,12 +34,14 @@ PAB_KEYS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "Restric
 
 def _ec2(config: dict[str, Any]) -> tuple[ResourceType, str, dict[str, Any], dict[str, Any]]:
     ec2 = client("ec2", k.REGION)
+    profile = victims.make_instance_profile(client("iam"))[0] if config["instance_profile"] else None
     victim = victims.make_instance(
         ec2,
         enis=config["enis"],
         groups_per_eni=config["groups"],
         termination_protection=config["termination_protection"],
         tags=config["tags"],
+        instance_profile=profile,
     )
     if config["stop_protection"]:
         ec2.modify_instance_attribute(InstanceId=victim.instance_id, DisableApiStop={"Value": True})
@@ -110,11 +112,15 @@ ec2_configs = st.fixed_dictionaries(
         "termination_protection": st.booleans(),
         "stop_protection": st.booleans(),
         "tags": st.dictionaries(st.sampled_from(["Name", "team", "env"]), st.text("abcxyz-", max_size=8), max_size=2),
+        "instance_profile": st.booleans(),
         "options": st.fixed_dictionaries(
             {
                 "isolation_mode": st.sampled_from(["two_step", "direct"]),
                 "snapshot": st.booleans(),
                 "termination_protection": st.booleans(),
+                "revoke_role_sessions": st.booleans(),
+                "disable_imds": st.booleans(),
+                "detach_instance_profile": st.booleans(),
             }
         ),
     }

@@ -67,6 +67,22 @@ class State:
         secrets = secretsmanager_backends[target.account][target.region].secrets
         return str(secrets[secret_id].arn) if secret_id in secrets else secret_id
 
+    def instance_profile(self, target: Target, name: str) -> tuple[str, list[str]] | None:
+        """An instance profile's real ARN (with its path) and its roles' real ARNs, None if it does not exist."""
+        from moto.iam.models import iam_backends
+
+        profile = iam_backends[target.account][target.partition].instance_profiles.get(name)
+        if profile is None:
+            return None
+        return str(profile.arn), [str(role.arn) for role in profile.roles]
+
+    def profile_association_instance(self, target: Target, association_id: str) -> str | None:
+        """The instance an instance profile association belongs to."""
+        from moto.ec2.models import ec2_backends
+
+        associations = ec2_backends[target.account][target.region].iam_instance_profile_associations
+        return next((i for i, a in associations.items() if a.association_id == association_id), None)
+
     def task_token_machine(self, target: Target, token: str) -> str | None:
         """The state machine whose running execution waits on this task token."""
         from moto.stepfunctions.models import stepfunctions_backends
@@ -134,6 +150,7 @@ def _ec2_existing(target: Target, kind: str, resource_id: str, state: State, act
 
 
 for _op in (
+    "DescribeIamInstanceProfileAssociations",
     "DescribeInstances",
     "DescribeInstanceAttribute",
     "DescribeNetworkInterfaces",
@@ -163,6 +180,33 @@ def _modify_instance(target: Target, params: Mapping[str, Any], state: State) ->
     action = "ModifyInstanceAttribute"
     out = [_ec2_existing(target, "instance", params["InstanceId"], state, action)]
     out += [_ec2_existing(target, "security-group", g, state, action) for g in params.get("Groups", [])]
+    return out
+
+
+@_entry("ec2", "ModifyInstanceMetadataOptions")
+def _modify_metadata(target: Target, params: Mapping[str, Any], state: State) -> list[Request]:
+    return [_ec2_existing(target, "instance", params["InstanceId"], state, "ModifyInstanceMetadataOptions")]
+
+
+@_entry("ec2", "DisassociateIamInstanceProfile")
+def _disassociate_profile(target: Target, params: Mapping[str, Any], state: State) -> list[Request]:
+    """Authorized on the instance the association belongs to (the call names only the association)."""
+    instance = state.profile_association_instance(target, params["AssociationId"])
+    if instance is None:
+        raise UnknownCall(f"ec2:DisassociateIamInstanceProfile: no instance holds {params['AssociationId']}")
+    return [_ec2_existing(target, "instance", instance, state, "DisassociateIamInstanceProfile")]
+
+
+@_entry("ec2", "AssociateIamInstanceProfile")
+def _associate_profile(target: Target, params: Mapping[str, Any], state: State) -> list[Request]:
+    """The instance, and iam:PassRole on the profile's role, passed to EC2.
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/permission-to-pass-iam-roles.html"""
+    out = [_ec2_existing(target, "instance", params["InstanceId"], state, "AssociateIamInstanceProfile")]
+    profile = params["IamInstanceProfile"]
+    name = profile.get("Name") or profile["Arn"].rsplit("/", 1)[-1]
+    found = state.instance_profile(target, name)
+    for role in found[1] if found else []:
+        out.append(Request("iam:PassRole", role, {"iam:PassedToService": "ec2.amazonaws.com"}))
     return out
 
 
@@ -287,6 +331,15 @@ for _op, _kind in {
 _simple("iam", "iam", "GetPolicy", lambda t, p: p["PolicyArn"])
 _simple("iam", "iam", "GetPolicyVersion", lambda t, p: p["PolicyArn"])
 _simple("iam", "iam", "ListAccountAliases", lambda t, p: "*")
+
+
+@_entry("iam", "GetInstanceProfile")
+def _get_instance_profile(target: Target, params: Mapping[str, Any], state: State) -> list[Request]:
+    """Authorized on the profile's ARN, which holds its path (resource type `instance-profile`)."""
+    name = params["InstanceProfileName"]
+    found = state.instance_profile(target, name)
+    arn = found[0] if found else f"arn:{target.partition}:iam::{target.account}:instance-profile/{name}"
+    return [Request("iam:GetInstanceProfile", arn)]
 
 
 # -- S3 -------------------------------------------------------------------------------------------

@@ -6,16 +6,17 @@ Every Lambda task runs the real handler code; every AWS call goes to moto.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from types import SimpleNamespace
 
 import botocore.endpoint
 
 from responder.adapters.preferences import PreferenceStore
-from responder.models.preferences import Mode, OnTimeout, Rule, RuleMatch
+from responder.models.preferences import Ec2Options, Mode, OnTimeout, Rule, RuleActions, RuleMatch
 from responder_cli.samples import access_key_finding, ec2_finding
 from tests.support.faults import FaultInjector
-from tests.support.victims import eni_groups, make_asg_instance, make_instance
+from tests.support.victims import eni_groups, make_asg_instance, make_instance, make_instance_profile
 from tests.workflow.conftest import APPROVAL_TIMEOUT_S
 
 BRUTE = "UnauthorizedAccess:EC2/SSHBruteForce"
@@ -296,3 +297,65 @@ def test_restore_refuses_an_incident_that_is_not_contained(responder):
     assert responder.store.get(incident.incident_id).status.value == "PENDING_APPROVAL"
     _approve(responder, responder.wait_for_email("[APPROVAL NEEDED]"), decision="reject")
     responder.wait(execution)
+
+
+def _associations(ec2, instance_id: str) -> list[str]:
+    found = ec2.describe_iam_instance_profile_associations(Filters=[{"Name": "instance-id", "Values": [instance_id]}])
+    return [a["IamInstanceProfile"]["Arn"] for a in found["IamInstanceProfileAssociations"]]
+
+
+def _imds(ec2, instance_id: str) -> str:
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    return str(instance["MetadataOptions"]["HttpEndpoint"])
+
+
+def test_an_instance_loses_its_credentials_and_restore_gives_them_back(responder):
+    """Issue 13, item 10: the role's older sessions revoked, IMDS off and the profile detached, each by the
+    deployed functions' roles (checked at teardown), then put back by restore, the revocation lifted on ask."""
+    ec2 = responder.session.client("ec2")
+    iam = responder.session.client("iam")
+    profile, role = make_instance_profile(iam)
+    victim = make_instance(ec2, instance_profile=profile)
+    _auto(responder, actions=RuleActions(ec2=Ec2Options(disable_imds=True, detach_instance_profile=True)))
+
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))
+
+    assert desc["status"] == "SUCCEEDED", desc
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert incident.pre_state.instance_profile_arn == profile and incident.pre_state.instance_role == role
+    assert {"revoke_sessions", "disable_imds", "detach_instance_profile"} <= {a.action for a in incident.plan}
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["responder-revoke-older-sessions"]
+    assert _imds(ec2, victim.instance_id) == "disabled"
+    assert _associations(ec2, victim.instance_id) == []
+
+    execution = responder.sfn.start_execution(
+        stateMachineArn=responder.stack.outputs["RestoreStateMachine"],
+        name="credentials-restore",
+        input=json.dumps({"incident_id": incident.incident_id, "lift_session_revocation": True}),
+    )["executionArn"]
+    assert responder.wait(execution)["status"] == "SUCCEEDED"
+    assert responder.store.get(incident.incident_id).status.value == "RESTORED"
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == []
+    assert _imds(ec2, victim.instance_id) == "enabled"
+    assert _associations(ec2, victim.instance_id) == [profile]
+
+
+def test_by_default_the_instance_roles_sessions_are_revoked_and_the_revocation_outlives_restore(responder):
+    ec2 = responder.session.client("ec2")
+    iam = responder.session.client("iam")
+    profile, role = make_instance_profile(iam)
+    victim = make_instance(ec2, instance_profile=profile)
+    _auto(responder)
+
+    assert responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))["status"] == "SUCCEEDED"
+    incident = responder.only_incident()
+    assert incident.status.value == "CONTAINED"
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["responder-revoke-older-sessions"]
+    assert _imds(ec2, victim.instance_id) == "enabled" and _associations(ec2, victim.instance_id) == [profile]
+
+    assert responder.wait(responder.restore(incident.incident_id))["status"] == "SUCCEEDED"
+    restored = responder.store.get(incident.incident_id)
+    assert restored.status.value == "RESTORED"
+    assert iam.list_role_policies(RoleName=role)["PolicyNames"] == ["responder-revoke-older-sessions"]
+    assert any("session revocation kept" in line for line in restored.restore_report)

@@ -261,6 +261,15 @@ class _NoState(State):
     def task_token_machine(self, target, token):
         return None
 
+    def instance_profile(self, target, name):
+        """Every profile lives under the path /app/ and holds the role of its name."""
+        return f"arn:aws:iam::{target.account}:instance-profile/app/{name}", [
+            f"arn:aws:iam::{target.account}:role/app/{name}"
+        ]
+
+    def profile_association_instance(self, target, association_id):
+        return "i-0123456789abcdef0"
+
 
 def _check(policies: RolePolicies, service: str, operation: str, params: dict, account: str = OWN,
            tags: dict | None = None) -> list[str]:  # fmt: skip
@@ -291,6 +300,7 @@ READS = [
     ("iam", "GetRolePolicy", {"RoleName": "app", "PolicyName": "responder-revoke-older-sessions"}),
     ("iam", "GetPolicy", {"PolicyArn": DENY_ALL.format(account=OWN)}),
     ("iam", "GetPolicyVersion", {"PolicyArn": DENY_ALL.format(account=OWN), "VersionId": "v1"}),
+    ("iam", "GetInstanceProfile", {"InstanceProfileName": "web"}),
     ("s3", "GetBucketPolicy", {"Bucket": "data"}),
     ("s3", "GetPublicAccessBlock", {"Bucket": "data"}),
     ("s3", "GetBucketOwnershipControls", {"Bucket": "data"}),
@@ -373,6 +383,31 @@ def test_only_the_deny_all_policy_may_be_attached(roles, member):
     admin = {"UserName": "alice", "PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}
     assert _check(roles.function("Contain"), "iam", "AttachUserPolicy", admin)
     assert _check(member.role(MEMBER), "iam", "AttachUserPolicy", admin, account=MEMBER)
+
+
+def test_only_restore_may_pass_an_instance_role_and_only_to_ec2(roles, member):
+    """Re-associating the recorded instance profile passes its role to EC2 (RestoreApply, and the member role
+    in a member account); nothing else may pass a role, nor pass one to another service."""
+    associate = {
+        "InstanceId": "i-0123456789abcdef0",
+        "IamInstanceProfile": {"Arn": "arn:aws:iam::x:instance-profile/app/web"},
+    }
+    assert _check(roles.function("RestoreApply"), "ec2", "AssociateIamInstanceProfile", associate) == []
+    assert _check(member.role(MEMBER), "ec2", "AssociateIamInstanceProfile", associate, account=MEMBER) == []
+    assert _check(roles.function("Contain"), "ec2", "AssociateIamInstanceProfile", associate) == [
+        f"ec2:AssociateIamInstanceProfile on arn:aws:ec2:us-east-1:{OWN}:instance/i-0123456789abcdef0: "
+        "implicitly denied (no statement allows it)",
+        f"iam:PassRole on arn:aws:iam::{OWN}:role/app/web: implicitly denied (no statement allows it)",
+    ]
+    to_lambda = Request(
+        "iam:PassRole", f"arn:aws:iam::{OWN}:role/app/web", {"iam:PassedToService": "lambda.amazonaws.com"}
+    )
+    assert not evaluate(roles.function("RestoreApply").identity, to_lambda).allowed
+    detach = {"AssociationId": "iip-assoc-1"}
+    assert _check(roles.function("Contain"), "ec2", "DisassociateIamInstanceProfile", detach) == []
+    imds = {"InstanceId": "i-0123456789abcdef0", "HttpEndpoint": "disabled"}
+    for function in ("Contain", "RestoreApply"):
+        assert _check(roles.function(function), "ec2", "ModifyInstanceMetadataOptions", imds) == []
 
 
 def test_group_rules_change_only_on_groups_the_responder_manages(roles):
