@@ -404,7 +404,7 @@ def _fail_closed(gw: Ec2Gateway, rec: Recorder, eni: EniState, isolation: str) -
         return f"{eni.eni_id}: back to its recorded groups {','.join(eni.groups)} (isolation refused: {failed})"
     except Exception as restore_exc:
         try:
-            now = ",".join(gw.eni_groups(eni.eni_id)) or "no groups"
+            now = ",".join(sorted(gw.eni_groups(eni.eni_id))) or "no groups"  # a set: sorted, as recorded
         except Exception:
             now = "unknown (could not be read)"
         return (
