@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import parse_qs, urlencode
 
+from responder.domain import facts
 from responder.domain.safe_text import has_hidden, one_line
-from responder.models.incident import Incident
+from responder.models.incident import FindingSummary, Incident
 
 Decision = Literal["approve", "reject"]
 MAX_NAME = 100
@@ -145,12 +146,31 @@ def _page(title: str, body: str) -> str:
     )
 
 
+def _finding_item(f: FindingSummary, region: str) -> str:
+    e = _e
+    label = facts.severity_label(f.severity)
+    seen = ""
+    if f.first_seen or f.last_seen:
+        first = f"{f.first_seen:%Y-%m-%d %H:%M} UTC" if f.first_seen else "?"
+        last = f"{f.last_seen:%Y-%m-%d %H:%M} UTC" if f.last_seen else "?"
+        seen = f"<br>first seen {first}, last seen {last}" + (f", {f.count} times" if f.count > 1 else "")
+    remote = f"<br>remote IP {e(f.remote_ip)}" if f.remote_ip else ""
+    link = facts.console_link(f, region)
+    console = (
+        f'<br><a href="{html.escape(link)}" rel=noreferrer>Open the finding in the AWS console</a>' if link else ""
+    )
+    title = f" - {e(f.title)}" if f.title else ""
+    return (
+        f"<li><b>{e(f.type)}</b> <span class=severity>{label} ({f.severity:.1f})</span>{title}"
+        f"<br>id {e(f.id)}{seen}{remote}{console}</li>"
+    )
+
+
 def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text: str) -> str:
     e = _e
-    findings = "".join(
-        f"<li><b>{e(f.type)}</b> (severity {f.severity:.1f}, id {e(f.id)}){' - ' + e(f.title) if f.title else ''}</li>"
-        for f in incident.findings.values()
-    )
+    findings = "".join(_finding_item(f, incident.resource.region) for f in incident.findings.values())
+    name = facts.resource_name(incident)
+    tags = ", ".join(f"{k}={v}" for k, v in sorted(incident.resource_tags.items())[:20])
     actions = "".join(f"<li>{e(a.description)}</li>" for a in incident.plan) or "<li>none</li>"
     impact = "".join(f"<li>{e(line)}</li>" for line in (incident.impact.lines() if incident.impact else []))
     rule = incident.decision.rule_id if incident.decision else "?"
@@ -165,8 +185,13 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
     )
     preferred = link.decision
     body = (
-        f"<h1>Containment approval: {e(incident.resource.type.value)} {e(incident.resource.id)}</h1>"
+        f"<h1>Containment approval: {e(incident.resource.type.value)} {e(incident.resource.id)}"
+        f"{' (' + e(name) + ')' if name else ''}</h1>"
+        f"<p id=effect><b>{e(facts.effect(incident))}</b></p>"
+        f"<p id=timeout>{e(facts.if_nobody_decides(incident, expires_text))}</p>"
         f"<table><tr><td>Incident</td><td id=incident-id>{e(incident.incident_id)}</td></tr>"
+        f"<tr><td>Name (from the resource)</td><td id=resource-name>{e(name) if name else '(no Name tag)'}</td></tr>"
+        f"<tr><td>Tags (from the resource)</td><td id=resource-tags>{e(tags) if tags else '(none)'}</td></tr>"
         f"<tr><td>Account / region</td><td>{e(incident.resource.account)} / {e(incident.resource.region)}</td></tr>"
         f"<tr><td>Status</td><td id=status>{e(incident.status.value)}</td></tr>"
         f"<tr><td>Rule</td><td>{e(rule)}</td></tr>"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from datetime import UTC, datetime
 
@@ -15,7 +16,12 @@ from responder.models.incident import Status
 MAX_FORM_BYTES = 4096
 
 
-def _error(exc: LinkError) -> Page:
+_INCIDENT_ID = re.compile(r"inc-[0-9A-Za-z-]{1,80}")
+
+
+def _error(exc: LinkError, incident_id: str | None = None) -> Page:
+    """A refusal, with what to do next; the incident the link names when it looks like one (the link may be
+    forged, so it is labelled as named by the link, not confirmed)."""
     titles = {
         400: "Bad request",
         403: "Not allowed",
@@ -23,7 +29,17 @@ def _error(exc: LinkError) -> Page:
         409: "Already decided",
         410: "Link expired",
     }
-    return Page(exc.status, message_page(titles.get(exc.status, "Not possible"), str(exc)))
+    named = incident_id if incident_id and _INCIDENT_ID.fullmatch(incident_id) else None
+    where = f"The link names incident {named}. " if named else ""
+    if exc.status == 409:
+        step = "Nothing more is needed here; the decision already made stands."
+    else:
+        target = named or "ID"
+        step = (
+            f"Next: check the incident with `responder incidents show {target}`, and decide it with "
+            f"`responder incidents approve {target} --as NAME` (or reject) while it is pending."
+        )
+    return Page(exc.status, message_page(titles.get(exc.status, "Not possible"), str(exc), where + step))
 
 
 def show(store: IncidentStore, key: SigningKey, approval_id: str, params: dict[str, str]) -> Page:
@@ -48,9 +64,9 @@ def show(store: IncidentStore, key: SigningKey, approval_id: str, params: dict[s
         expires = datetime.fromtimestamp(link.expires, UTC).strftime("%Y-%m-%d %H:%M UTC")
         return Page(200, confirm_page(incident, link, approval.nonce, expires))
     except LinkError as exc:
-        return _error(exc)
+        return _error(exc, params.get("incident"))
     except IncidentNotFound:
-        return _error(LinkError(404, "No such incident."))
+        return _error(LinkError(404, "No such incident."), params.get("incident"))
 
 
 def decide(
@@ -86,15 +102,18 @@ def decide(
         return _error(LinkError(409, str(exc)))
     verb = "approved" if form.decision == "approve" else "rejected"
     follow = (
-        "Containment is running; you will get an email when it is verified."
+        "Containment is running; you will get an email when it is verified. To undo it later: "
+        f"responder restore {incident.incident_id}"
         if form.decision == "approve"
-        else "Nothing will be changed."
+        else "Nothing will be changed. To contain it after all, use the Security Hub action Contain resource "
+        "on the finding, or send the finding again once the preference allows it."
     )
+    r = incident.resource
     return Page(
         200,
         message_page(
             f"Containment {verb}",
-            f"Incident {incident.incident_id} was {verb} by {form.name}. {follow}",
+            f"Incident {incident.incident_id} ({r.type.value} {r.id}) was {verb} by {form.name}. {follow}",
             f"Status: {incident.status.value}",
         ),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from responder.domain import safe_text
+from responder.domain import facts, safe_text
 from responder.domain.safe_text import one_line as s
 from responder.models.incident import Incident, Status
 
@@ -38,7 +38,13 @@ def _header(incident: Incident) -> list[str]:
     lines += ["", "Findings:"]
     for f in incident.findings.values():
         seen = f" x{f.count}" if f.count > 1 else ""
-        lines.append(f"  - {s(f.type)} severity {f.severity:.1f}{seen} [{s(f.id)}]")
+        lines.append(
+            f"  - {s(f.type)} severity {facts.severity_label(f.severity)} ({f.severity:.1f}){seen} [{s(f.id)}]"
+        )
+        if f.first_seen or f.last_seen:
+            first = f"{f.first_seen:%Y-%m-%d %H:%M} UTC" if f.first_seen else "?"
+            last = f"{f.last_seen:%Y-%m-%d %H:%M} UTC" if f.last_seen else "?"
+            lines.append(f"    first seen {first}, last seen {last}")
         if f.title:
             lines.append(f"    {s(f.title)}")
         if f.remote_ip:
@@ -46,8 +52,8 @@ def _header(incident: Incident) -> list[str]:
     return lines
 
 
-def _plan(incident: Incident) -> list[str]:
-    lines = ["", "Planned actions:"]
+def _plan(incident: Incident, heading: str = "Planned actions:") -> list[str]:
+    lines = ["", heading]
     lines += [f"  {i}. {s(a.description, LINE)}" for i, a in enumerate(incident.plan, 1)] or ["  (none)"]
     if incident.impact:
         lines += ["", "Impact:", *(f"  {s(line, LINE)}" for line in incident.impact.lines())]
@@ -70,6 +76,8 @@ def approval_request(incident: Incident, approve_url: str, reject_url: str, expi
     subject = _subject("[APPROVAL NEEDED]", top.type, "on", incident.resource.id)
     body = [
         "Containment is waiting for your decision.",
+        facts.effect(incident),
+        facts.if_nobody_decides(incident, expires_text),
         "",
         f"Approve: {approve_url}",
         "",
@@ -84,13 +92,24 @@ def approval_request(incident: Incident, approve_url: str, reject_url: str, expi
     return _message(subject, body)
 
 
+def _who_decided(incident: Incident) -> str:
+    approval = incident.approval
+    if approval is not None and approval.decided_by:
+        via = {"link": "the approval link", "cli": "the CLI"}.get(approval.via or "", "the approval page")
+        return f"Approved by {s(approval.decided_by)} through {via}."
+    if approval is not None and approval.decision == "expired":
+        return "Nobody decided; contained at the approval timeout (the rule says on_timeout: contain)."
+    rule = incident.decision.rule_id if incident.decision else "?"
+    return f"Contained at once: the preference rule {s(rule)} says auto."
+
+
 def outcome(incident: Incident) -> Message:
     st = incident.status
     rid = incident.resource.id
     lines = _header(incident)
     if st is Status.CONTAINED:
         subject = _subject("[CONTAINED]", rid)
-        lines += ["", "Actions applied:"]
+        lines += ["", _who_decided(incident), "", "Actions applied:"]
         lines += [
             f"  - {a.at:%Y-%m-%d %H:%M:%S}Z {s(a.action)} {s(a.target)} ({a.status.value})" for a in incident.actions
         ]
@@ -111,7 +130,7 @@ def outcome(incident: Incident) -> Message:
         subject = _subject("[NOTIFY ONLY]", rid)
         dry = incident.decision.dry_run if incident.decision else False
         lines += [
-            *_plan(incident),
+            *_plan(incident, "What containment would have done (nothing was changed):"),
             "",
             "Dry run: the plan above was recorded, nothing was changed."
             if dry
