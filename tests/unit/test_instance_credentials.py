@@ -7,9 +7,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from responder.adapters.aws import client
+from responder.adapters.incidents import IncidentStore
 from responder.domain import iam as iam_dom
+from responder.domain import resource_steps
 from responder.models.common import ResourceType
-from responder.models.incident import Ec2PreState, RestoreOptions
+from responder.models.incident import Ec2PreState, RestoreOptions, Status
 from tests.support import kinds as k
 from tests.support.victims import make_instance, make_instance_profile
 
@@ -224,3 +226,64 @@ def test_an_old_incident_without_the_new_fields_still_loads(aws):
     }
     pre = Ec2PreState.model_validate(legacy)
     assert pre.instance_profile_arn is None and pre.instance_role is None and pre.metadata is None
+
+
+def _store():
+    ddb = client("dynamodb", k.REGION)
+    ddb.create_table(
+        TableName="incidents",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "incident_status", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-status",
+                "KeySchema": [
+                    {"AttributeName": "incident_status", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return IncidentStore("incidents", ddb)
+
+
+def test_a_revocation_another_open_incident_relies_on_is_not_lifted(aws):
+    """Two instances of one fleet share a role: restoring one with lift_session_revocation must not hand the
+    other's stolen credentials back while that one is still contained."""
+    ec2 = client("ec2", k.REGION)
+    profile, role = make_instance_profile(client("iam"))
+    store = _store()
+    first, second = (
+        k.plan_and_record(
+            k.incident(ResourceType.EC2_INSTANCE, make_instance(ec2, instance_profile=profile).instance_id),
+            k.decision(),
+        )
+        for _ in range(2)
+    )
+    for inc in (first, second):
+        k.contain(inc)
+        inc.status = Status.CONTAINED
+    first.status = Status.RESTORING
+    first.restore_options = LIFT
+    for inc in (first, second):
+        store.claim(inc, f"finding-{inc.incident_id}")
+
+    restored = resource_steps.restore_apply(store, k.GATEWAYS, first.incident_id, k.SETTINGS)
+
+    assert _revocation(role) is not None
+    assert any(second.incident_id in line for line in restored.restore_report)
+    assert restored.restore_options == KEEP
+    assert resource_steps.restore_verify(store, k.GATEWAYS, first.incident_id, k.SETTINGS).status is Status.RESTORED
+
+    # once no other open incident relies on it, it is lifted when asked
+    store.update(second.incident_id, lambda inc: setattr(inc, "status", Status.RESTORING))
+    store.update(second.incident_id, lambda inc: setattr(inc, "restore_options", LIFT))
+    restored = resource_steps.restore_apply(store, k.GATEWAYS, second.incident_id, k.SETTINGS)
+    assert _revocation(role) is None
+    assert restored.restore_options == LIFT

@@ -16,7 +16,15 @@ from responder.adapters.waf import IpSetRef, WafGateway
 from responder.domain import ec2, iam, s3, waf
 from responder.domain.recorder import Recorder
 from responder.models.common import ResourceType
-from responder.models.incident import Incident, Plan, PlannedAction, PreState, ResourceImpact, RestoreOptions
+from responder.models.incident import (
+    Ec2PreState,
+    Incident,
+    Plan,
+    PlannedAction,
+    PreState,
+    ResourceImpact,
+    RestoreOptions,
+)
 from responder.models.preferences import Decision
 from responder.models.resource import partition_for, role_arn
 
@@ -245,6 +253,19 @@ def restore(
     elif kind is ResourceType.S3_BUCKET:
         report += s3.restore_bucket(gws.s3(incident), incident, rec)
     return report
+
+
+def revoked_role(incident: Incident) -> str | None:
+    """The role whose older sessions the incident's containment revoked (a contained role, or an instance's
+    role), None when it revoked no role's sessions. Several incidents can share one: instances of a fleet."""
+    revoked = {a.target for a in incident.actions if a.action == "revoke_sessions"}
+    kind = incident.resource.type
+    if kind is ResourceType.IAM_ROLE and incident.resource.id in revoked:
+        return incident.resource.id
+    pre = incident.pre_state
+    if kind is ResourceType.EC2_INSTANCE and isinstance(pre, Ec2PreState) and pre.instance_role in revoked:
+        return pre.instance_role
+    return None
 
 
 def verify_restored(gws: Gateways, incident: Incident, settings: Settings, options: RestoreOptions) -> list[str]:

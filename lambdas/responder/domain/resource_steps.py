@@ -103,19 +103,47 @@ def _waf_still_needed(store: IncidentStore, incident: Incident) -> bool:
     return False
 
 
+def _revocation_still_needed(store: IncidentStore, incident: Incident) -> str | None:
+    """Another open incident that revoked the sessions of the same role (one role serves a fleet of
+    instances): lifting the revocation would hand its stolen credentials back. Its id, else None."""
+    role = kinds.revoked_role(incident)
+    if role is None:
+        return None
+    for status in OPEN_STATUSES:
+        for other in store.list(status=status):
+            if (
+                other.incident_id != incident.incident_id
+                and other.resource.account == incident.resource.account
+                and kinds.revoked_role(other) == role
+            ):
+                return other.incident_id
+    return None
+
+
 def restore_apply(store: IncidentStore, gws: Gateways, incident_id: str, settings: Settings) -> Incident:
     incident = store.get(incident_id)
     require_status(incident, {Status.RESTORING}, "restore")
     rec = Recorder()
     report: list[str] = []
+    options = incident.restore_options or RestoreOptions()
+    holder = _revocation_still_needed(store, incident) if options.lift_session_revocation else None
+    if holder is not None:
+        # Recorded as the options restore ran with, so that its verification expects the revocation kept.
+        options = options.model_copy(update={"lift_session_revocation": False})
     try:
-        options = incident.restore_options or RestoreOptions()
         report = kinds.restore(gws, incident, settings, options, _waf_still_needed(store, incident), rec)
+        if holder is not None:
+            report.append(
+                f"role {kinds.revoked_role(incident)}: session revocation kept although lifting was asked: open "
+                f"incident {holder} revoked the same role's sessions and still relies on it"
+            )
     finally:
 
         def apply(inc: Incident) -> None:
             rec.flush_into(inc)
             inc.restore_report = report
+            if holder is not None:
+                inc.restore_options = options
 
         store.update(incident_id, apply)
     return store.get(incident_id)
