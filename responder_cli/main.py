@@ -9,6 +9,7 @@ subcommand; given in both places, the one after the subcommand wins.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import sys
@@ -65,11 +66,41 @@ class Ctx:
             self._outputs = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
         return self._outputs
 
+    @property
+    def is_local(self) -> bool:
+        """Whether the endpoint is a loopback address (the sandbox): anything else may be a real account."""
+        return is_loopback(self.endpoint_url)
+
+    def announce(self, action: str) -> None:
+        """Before a command changes anything outside the sandbox: say on stderr which account and region."""
+        if self.is_local:
+            return
+        identity = self.client("sts").get_caller_identity()
+        via = f" at {self.endpoint_url}" if self.endpoint_url else ""
+        print(
+            f"responder: {action} in account {identity['Account']}, region {self.session.region_name}{via} "
+            f"(as {identity['Arn']})",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def _where(self) -> str:
         return f" at {self.endpoint_url}" if self.endpoint_url else f" in {self.session.region_name}"
 
     def store(self) -> IncidentStore:
         return IncidentStore(self.outputs["IncidentsTable"], self.client("dynamodb"))
+
+
+def is_loopback(endpoint: str | None) -> bool:
+    if not endpoint:
+        return False
+    host = urlparse(endpoint).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _session(args: argparse.Namespace) -> tuple[boto3.Session, str | None]:
@@ -82,8 +113,7 @@ def _session(args: argparse.Namespace) -> tuple[boto3.Session, str | None]:
     session = boto3.Session(**kwargs)
     if session.region_name is None:
         session = boto3.Session(**{**kwargs, "region_name": "us-east-1"})
-    local = endpoint is not None and urlparse(endpoint).hostname in ("127.0.0.1", "localhost", "::1")
-    if local and session.get_credentials() is None:
+    if is_loopback(endpoint) and session.get_credentials() is None:
         # The sandbox accepts any credentials; spare the user from configuring fake ones.
         session = boto3.Session(
             aws_access_key_id="sandbox",
@@ -106,12 +136,20 @@ def cmd_findings_send(ctx: Ctx) -> None:
         raise CliError(f"{ctx.args.file} is not JSON: {exc}") from None
     if not isinstance(event, dict) or not all(k in event for k in ("source", "detail-type", "detail")):
         raise CliError(f"{ctx.args.file} is not a whole EventBridge event (source, detail-type, detail)")
+    ctx.announce("sending a finding")
+    sfn = ctx.client("stepfunctions")
+    deadline = time.monotonic() + ctx.args.timeout
     if ctx.args.direct:
         arn = ctx.outputs["ContainmentStateMachine"]
-        execution = ctx.client("stepfunctions").start_execution(
+        execution = sfn.start_execution(
             stateMachineArn=arn, name=f"direct-{uuid.uuid4().hex[:24]}", input=json.dumps(event)
         )["executionArn"]
-        _print(ctx, {"execution_arn": execution}, f"started {execution}")
+        if not ctx.args.wait:
+            _print(ctx, {"execution_arn": execution}, f"started {execution}")
+            return
+        if not ctx.args.json:
+            print(f"started {execution}", flush=True)
+        _report_triage(ctx, {"execution_arn": execution}, execution, deadline)
         return
     entry = {
         "Source": event["source"],
@@ -125,28 +163,129 @@ def cmd_findings_send(ctx: Ctx) -> None:
         hint = " (aws.* sources are reserved on AWS: use --direct)" if event["source"].startswith("aws.") else ""
         raise CliError(f"EventBridge refused the event: {failed.get('ErrorCode')} {failed.get('ErrorMessage')}{hint}")
     event_id = resp["Entries"][0]["EventId"]
-    _print(ctx, {"event_id": event_id}, f"sent event {event_id}")
+    if not ctx.args.wait:
+        _print(ctx, {"event_id": event_id}, f"sent event {event_id}")
+        return
+    if not ctx.args.json:
+        print(f"sent event {event_id}", flush=True)
+    execution = _execution_for_event(ctx, sfn, event_id, deadline)
+    _report_triage(ctx, {"event_id": event_id, "execution_arn": execution}, execution, deadline)
+
+
+def _execution_for_event(ctx: Ctx, sfn: Any, event_id: str, deadline: float) -> str:
+    """The containment execution EventBridge started for this event: its input is the event, `id` and all
+    (a further bucket's execution carries `responder-target` too and is not the one)."""
+    machine = ctx.outputs["ContainmentStateMachine"]
+    seen: set[str] = set()
+    while True:
+        for listed in sfn.list_executions(stateMachineArn=machine, maxResults=100)["executions"]:
+            arn = listed["executionArn"]
+            if arn in seen:
+                continue
+            seen.add(arn)
+            try:
+                execution_input = json.loads(sfn.describe_execution(executionArn=arn).get("input") or "{}")
+            except json.JSONDecodeError:
+                continue
+            if (
+                isinstance(execution_input, dict)
+                and execution_input.get("id") == event_id
+                and "responder-target" not in execution_input
+            ):
+                return str(arn)
+        if time.monotonic() > deadline:
+            raise CliError(
+                f"sent event {event_id}, but no containment execution started for it within {ctx.args.timeout}s "
+                "(is the event a finding the stack's rules match?)"
+            )
+        time.sleep(0.5)
+
+
+def _triage_exit(sfn: Any, execution: str) -> dict[str, Any] | None:
+    """Triage's output ({incident_id, outcome}) once the execution has left the Triage state."""
+    kwargs: dict[str, Any] = {"executionArn": execution, "maxResults": 1000}
+    while True:
+        page = sfn.get_execution_history(**kwargs)
+        for event in page["events"]:
+            details = event.get("stateExitedEventDetails") or {}
+            if event.get("type") == "TaskStateExited" and details.get("name") == "Triage":
+                out = json.loads(details.get("output") or "{}")
+                return out if isinstance(out, dict) else None
+        if not page.get("nextToken"):
+            return None
+        kwargs["nextToken"] = page["nextToken"]
+
+
+def _rejection(desc: dict[str, Any]) -> str:
+    """The error the execution failed with: a Lambda error's type and message when the cause is one."""
+    error, cause = desc.get("error") or "", desc.get("cause") or ""
+    try:
+        parsed = json.loads(cause)
+    except json.JSONDecodeError:
+        parsed = None
+    if isinstance(parsed, dict) and parsed.get("errorMessage"):
+        return f"{parsed.get('errorType') or error}: {parsed['errorMessage']}"
+    return f"{error}: {cause}" if cause else error or "failed"
+
+
+# Statuses an execution passes through on its way to one a person should see.
+TRANSIENT = (Status.NEW, Status.CONTAINING)
+
+
+def _report_triage(ctx: Ctx, doc: dict[str, Any], execution: str, deadline: float) -> None:
+    """Wait for the execution to get past triage, then say what became of the finding: its incident and
+    status, why it was skipped or absorbed, or why triage rejected it (exit 1)."""
+    sfn = ctx.client("stepfunctions")
+    while True:
+        desc = sfn.describe_execution(executionArn=execution)
+        verdict = _triage_exit(sfn, execution)
+        if verdict is not None or desc["status"] != "RUNNING":
+            break
+        if time.monotonic() > deadline:
+            raise CliError(f"triage has not finished after {ctx.args.timeout}s: {execution}")
+        time.sleep(0.3)
+    if verdict is None or "incident_id" not in verdict:
+        # Triage raised (MalformedFinding: the event names what is wrong); its catch passes the error on.
+        error = (verdict or {}).get("error")
+        if isinstance(error, dict):
+            desc = {"status": "FAILED", "error": error.get("Error"), "cause": error.get("Cause")}
+        reason = _rejection(desc)
+        if ctx.args.json:
+            print(output.dump({**doc, "outcome": "rejected", "status": desc["status"], "reason": reason}))
+        raise CliError(f"triage rejected the event ({desc['status']}): {reason}")
+    incident_id, outcome = str(verdict.get("incident_id")), str(verdict.get("outcome"))
+    incident = _incident(ctx, incident_id)
+    if outcome == "new":
+        # Past triage, the status a person acts on comes a few states later (PENDING_APPROVAL, CONTAINED...).
+        while incident.status in TRANSIENT and time.monotonic() < deadline:
+            if sfn.describe_execution(executionArn=execution)["status"] != "RUNNING":
+                incident = _incident(ctx, incident_id)
+                break
+            time.sleep(0.3)
+            incident = _incident(ctx, incident_id)
+    reason = output.triage_reason(outcome, incident)
+    text = f"incident {incident.incident_id} {incident.status.value}" + (f": {reason}" if reason else "")
+    if outcome == "absorbed":
+        text = f"absorbed into incident {incident.incident_id} {incident.status.value}: {reason}"
+    _print(ctx, {**doc, "outcome": outcome, "incident": output.incident_json(incident), "reason": reason}, text)
 
 
 def cmd_findings_sample(ctx: Ctx) -> None:
+    if ctx.args.type not in samples.sample_types():
+        raise CliError(f"no sample for {ctx.args.type}; choose one of: {', '.join(samples.sample_types())}")
     try:
         event = samples.sample(
-            ctx.args.type, ctx.args.resource, account=ctx.args.account, region=ctx.session.region_name or "us-east-1"
-        )
+            ctx.args.type, ctx.args.resource, account=ctx.args.account, region=ctx.session.region_name or "us-east-1",
+            severity=ctx.args.severity, access_key_id=ctx.args.access_key,
+        )  # fmt: skip
     except ValueError as exc:
-        raise CliError(str(exc)) from None
+        raise CliError(str(exc), code=2) from None
     print(json.dumps(event, indent=2))
 
 
 # -- incidents ------------------------------------------------------------------------------------
 def cmd_incidents_list(ctx: Ctx) -> None:
-    status = None
-    if ctx.args.status:
-        try:
-            status = Status(ctx.args.status.upper())
-        except ValueError:
-            raise CliError(f"unknown status {ctx.args.status}; one of {', '.join(s.value for s in Status)}") from None
-    incidents = ctx.store().list(status=status)
+    incidents = ctx.store().list(status=ctx.args.status)
     rows = [
         [i.incident_id, i.status.value, f"{i.resource.type.value} {i.resource.id}", i.resource.account, i.resource.region,
          i.top_finding().type, i.created_at.strftime("%Y-%m-%d %H:%M:%S")]
@@ -174,6 +313,7 @@ def cmd_incidents_show(ctx: Ctx) -> None:
 
 
 def cmd_incidents_decide(ctx: Ctx, decision: str) -> None:
+    ctx.announce(f"{'approving' if decision == 'approve' else 'rejecting'} {ctx.args.incident_id}")
     incident = _incident(ctx, ctx.args.incident_id)
     if incident.status is not Status.PENDING_APPROVAL or incident.approval is None:
         raise CliError(f"incident {incident.incident_id} is {incident.status.value}, not PENDING_APPROVAL")
@@ -192,11 +332,22 @@ def cmd_incidents_decide(ctx: Ctx, decision: str) -> None:
     except (LinkError, StepError) as exc:
         raise CliError(str(exc)) from None
     verb = "approved" if decision == "approve" else "rejected"
+    if ctx.args.wait:
+        # Approved, the execution contains and verifies: wait for its outcome (CONTAINED or FAILED).
+        deadline = time.monotonic() + ctx.args.timeout
+        while updated.status in (Status.PENDING_APPROVAL, Status.CONTAINING) and time.monotonic() < deadline:
+            time.sleep(0.3)
+            updated = ctx.store().get(updated.incident_id)
+        if updated.status in (Status.PENDING_APPROVAL, Status.CONTAINING):
+            raise CliError(f"{updated.incident_id} {verb}, still {updated.status.value} after {ctx.args.timeout}s")
+        if updated.status is Status.FAILED:
+            raise CliError(f"{updated.incident_id} {verb}; containment FAILED: {updated.error}")
     _print(ctx, output.incident_json(updated), f"{updated.incident_id} {verb} by {name}; status {updated.status.value}")
 
 
 # -- restore --------------------------------------------------------------------------------------
 def cmd_restore(ctx: Ctx) -> None:
+    ctx.announce(f"restoring {ctx.args.incident_id}")
     incident = _incident(ctx, ctx.args.incident_id)
     if incident.status is not Status.RESTORED and incident.status not in RESTORABLE_STATUSES:
         raise CliError(
@@ -249,6 +400,8 @@ def cmd_prefs(ctx: Ctx) -> None:
     try:
         if action == "validate":
             rules = prefs.load_rules(ctx.args.file)
+            for warning in prefs.shadowing(rules):
+                print(f"responder: warning: {warning}", file=sys.stderr)
             _print(ctx, {"valid": True, "rules": [r.id for r in rules]}, f"{ctx.args.file}: {len(rules)} valid rule(s)")
             return
         if action == "explain":
@@ -256,6 +409,32 @@ def cmd_prefs(ctx: Ctx) -> None:
             doc, text = prefs.explain_text(rules, prefs.facts_for_event(ctx.args.file))
             _print(ctx, doc, text)
             return
+        if action == "import":
+            # Read and check the file before anything is sent: an empty set would delete every stored rule.
+            rules = prefs.load_rules(ctx.args.file)
+            if not rules and not ctx.args.allow_empty:
+                raise CliError(
+                    f"{ctx.args.file} holds no rules: importing it would delete every stored rule (every finding "
+                    "would get the built-in default, approve); pass --allow-empty to do that",
+                    code=2,
+                )
+            for warning in prefs.shadowing(rules):
+                print(f"responder: warning: {warning}", file=sys.stderr)
+            ctx.announce(f"replacing the stored preferences with {len(rules)} rule(s)")
+            store = _prefs_store(ctx)
+            store.replace_all(rules)
+            _print(
+                ctx,
+                {"imported": [r.id for r in rules]},
+                f"imported {len(rules)} rule(s); the stored set is now exactly {ctx.args.file}",
+            )
+            return
+        rule = None
+        if action == "put":
+            rule = prefs.load_rule(ctx.args.file)
+            ctx.announce(f"storing rule {rule.id}")
+        elif action == "delete":
+            ctx.announce(f"deleting rule {ctx.args.rule_id}")
         store = _prefs_store(ctx)
         if action == "list":
             rules = sorted(store.all(), key=lambda r: (r.priority, r.id))
@@ -277,7 +456,7 @@ def cmd_prefs(ctx: Ctx) -> None:
                 raise CliError(f"unknown rule {ctx.args.rule_id}")
             _print(ctx, rule.model_dump(mode="json"), prefs.dump_rules([rule], "yaml").rstrip())
         elif action == "put":
-            rule = prefs.load_rule(ctx.args.file)
+            assert rule is not None
             store.put(rule)
             _print(ctx, rule.model_dump(mode="json"), f"stored rule {rule.id}")
         elif action == "delete":
@@ -286,14 +465,6 @@ def cmd_prefs(ctx: Ctx) -> None:
             _print(ctx, {"deleted": ctx.args.rule_id}, f"deleted rule {ctx.args.rule_id}")
         elif action == "export":
             print(prefs.dump_rules(store.all(), "json" if ctx.args.json else ctx.args.format).rstrip())
-        elif action == "import":
-            rules = prefs.load_rules(ctx.args.file)
-            store.replace_all(rules)
-            _print(
-                ctx,
-                {"imported": [r.id for r in rules]},
-                f"imported {len(rules)} rule(s); the stored set is now exactly {ctx.args.file}",
-            )
     except InvalidPreferences as exc:
         raise CliError(str(exc)) from None
     except BrokenPipeError:
@@ -345,6 +516,36 @@ def cmd_sandbox_demo(ctx: Ctx) -> None:
         raise CliError("--accounts takes 1 or 2")
     if not run_demo(port=ctx.args.port, interactive=ctx.args.interactive, accounts=ctx.args.accounts):
         raise CliError("the demo did not verify every step")
+
+
+def cmd_sandbox_victim(ctx: Ctx) -> None:
+    from responder_cli.sandbox import victims
+
+    if not ctx.is_local:
+        raise CliError(
+            "`sandbox victim` creates resources, so it runs only against the sandbox: set AWS_ENDPOINT_URL "
+            "(or --endpoint-url) to its 127.0.0.1 endpoint",
+            code=2,
+        )
+    tag = uuid.uuid4().hex[:4]
+    doc: dict[str, Any]
+    if ctx.args.kind == "ec2":
+        ec2 = ctx.client("ec2")
+        victim = victims.make_instance(ec2, enis=2, tags={"Name": f"web-{tag}", "team": "shop"})
+        ec2.create_tags(Resources=[victim.vpc_id], Tags=[{"Key": "Name", "Value": f"shop-vpc-{tag}"}])
+        doc = {"kind": "ec2", "instance_id": victim.instance_id, "vpc_id": victim.vpc_id, "enis": victim.enis}
+        text = victim.instance_id
+    elif ctx.args.kind == "iam-user":
+        user = victims.make_iam_user(ctx.client("iam"))
+        doc = {"kind": "iam-user", "user_name": user.user_name, "access_key_id": user.access_key_id,
+               "policy": user.policy_name}  # fmt: skip
+        text = f"{user.user_name} {user.access_key_id}"
+    else:
+        account = ctx.client("sts").get_caller_identity()["Account"]
+        bucket = victims.make_bucket(ctx.client("s3"), account)
+        doc = {"kind": "bucket", "bucket": bucket}
+        text = bucket
+    _print(ctx, doc, text)
 
 
 def cmd_sandbox_outbox(ctx: Ctx) -> None:
@@ -414,6 +615,16 @@ def _global_options(defaults: bool) -> argparse.ArgumentParser:
     return common
 
 
+def _status(value: str) -> Status:
+    """--status in any case, with - or _ (pending-approval, Pending_Approval)."""
+    try:
+        return Status(value.strip().upper().replace("-", "_"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown status {value!r}; one of {', '.join(s.value for s in Status)}"
+        ) from None
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="responder", description=__doc__, parents=[_global_options(defaults=True)])
     common = _global_options(defaults=False)
@@ -425,18 +636,29 @@ def parser() -> argparse.ArgumentParser:
     send = findings.add_parser("send", help="put a whole EventBridge event on the default bus", parents=[common])
     send.add_argument("file", help="JSON file with the event, or - for stdin")
     send.add_argument("--direct", action="store_true", help="start the containment workflow with the event instead")
+    send.add_argument(
+        "--no-wait",
+        dest="wait",
+        action="store_false",
+        help="do not wait for triage's verdict (the incident and its status, or why the finding was not taken)",
+    )
+    send.add_argument("--timeout", type=int, default=90, help="seconds to wait for triage's verdict (default 90)")
     send.set_defaults(func=cmd_findings_send)
     sample = findings.add_parser("sample", help="print a realistic event for a finding type", parents=[common])
     sample.add_argument("type", help=f"one of: {', '.join(samples.sample_types())}")
     sample.add_argument("--resource", help="the instance id, user, role or bucket the finding is about")
-    sample.add_argument("--account", default="123456789012")
+    sample.add_argument("--account", default="123456789012", help="12 digits (default 123456789012)")
+    sample.add_argument(
+        "--severity", type=float, help="0-10 (default: the type's usual one; EC2 C&C and mining: 8.0, high)"
+    )
+    sample.add_argument("--access-key", help="the access key id an IAM or S3 finding names")
     sample.set_defaults(func=cmd_findings_sample)
 
     incidents = sub.add_parser("incidents", help="list, show and decide incidents", parents=[common]).add_subparsers(
         dest="cmd", required=True
     )
     lst = incidents.add_parser("list", help="list incidents", parents=[common])
-    lst.add_argument("--status")
+    lst.add_argument("--status", type=_status, help="any case: pending_approval, CONTAINED, ...")
     lst.set_defaults(func=cmd_incidents_list)
     show = incidents.add_parser("show", help="one incident in full", parents=[common])
     show.add_argument("incident_id")
@@ -445,6 +667,8 @@ def parser() -> argparse.ArgumentParser:
         d = incidents.add_parser(verb, help=f"{verb} a pending incident", parents=[common])
         d.add_argument("incident_id")
         d.add_argument("--as", dest="as_name", required=True, help="your name, recorded with the decision")
+        d.add_argument("--wait", action="store_true", help="wait for the outcome (CONTAINED, or FAILED: exit 1)")
+        d.add_argument("--timeout", type=int, default=300, help="seconds --wait waits (default 300)")
         d.set_defaults(func=lambda ctx, v=verb: cmd_incidents_decide(ctx, v))
 
     prefs_cmd = sub.add_parser("prefs", help="containment preferences", parents=[common]).add_subparsers(
@@ -463,6 +687,8 @@ def parser() -> argparse.ArgumentParser:
         cmd = prefs_cmd.add_parser(name, help=helptext, parents=[common])
         cmd.add_argument(arg)
         cmd.set_defaults(func=cmd_prefs)
+        if name == "import":
+            cmd.add_argument("--allow-empty", action="store_true", help="let an empty file delete every stored rule")
     export = prefs_cmd.add_parser("export", help="print the stored rules as YAML (or --json)", parents=[common])
     export.add_argument("--format", choices=["yaml", "json"], default="yaml")
     export.set_defaults(func=cmd_prefs)
@@ -500,6 +726,18 @@ def parser() -> argparse.ArgumentParser:
         "--accounts", type=int, default=1, help="2: also contain and restore an instance in a second account and region"
     )
     demo.set_defaults(func=cmd_sandbox_demo)
+    victim = sandbox.add_parser(
+        "victim", help="create a realistic victim in the running sandbox and print its id", parents=[common]
+    )
+    victim.add_argument(
+        "kind",
+        nargs="?",
+        default="ec2",
+        choices=["ec2", "iam-user", "bucket"],
+        help="ec2: an instance with 2 ENIs (prints its id); iam-user: a user with an access key and a policy "
+        "(prints the user and the key id); bucket: a bucket with a policy (prints its name)",
+    )
+    victim.set_defaults(func=cmd_sandbox_victim)
     outbox = sandbox.add_parser("outbox", help="the captured emails", parents=[common])
     outbox.set_defaults(func=cmd_sandbox_outbox)
     return p

@@ -8,6 +8,7 @@ JSON escapes them itself (`ensure_ascii`).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -122,7 +123,7 @@ def show_incident(incident: Incident) -> str:
         who = f" by {s(a.decided_by)} via {a.via} from {s(a.source_ip or '-')}" if a.decided_by else ""
         out += ["", f"Approval   {a.decision or 'pending'}{who} (expires {a.expires_at:%Y-%m-%d %H:%M} UTC)"]
     if incident.restore_report:
-        out += ["", "Restore notes"] + [f"  {s(line, 2000)}" for line in incident.restore_report]
+        out += ["", "Restore notes"] + [f"  {s(cli_flags(line), 2000)}" for line in incident.restore_report]
     timeline = [f"  {t.at:%Y-%m-%d %H:%M:%S} {s(t.event)} {s(t.detail, 1000)}".rstrip() for t in incident.timeline]
     if incident.timeline_overflow:
         timeline.insert(TIMELINE_HEAD, f"  ... {incident.timeline_overflow} entries between these not kept")
@@ -130,10 +131,33 @@ def show_incident(incident: Incident) -> str:
     return "\n".join(out)
 
 
+# The restore options as the Lambda's notes name them, and as the CLI takes them.
+RESTORE_FLAGS = {"reactivate_keys": "--reactivate-keys", "lift_session_revocation": "--lift-session-revocation"}
+_RESTORE_OPTION = re.compile(r"\b(" + "|".join(RESTORE_FLAGS) + r")\b")
+
+
+def cli_flags(text: str) -> str:
+    """A note from the Lambda (`restore with reactivate_keys ...`) as the CLI user acts on it (`restore with
+    --reactivate-keys`). Recorded action names (`lift_session_revocation` in a timeline) read the same way."""
+    return _RESTORE_OPTION.sub(lambda m: RESTORE_FLAGS[m.group(1)], text)
+
+
 def restored(incident: Incident) -> str:
     return f"{incident.incident_id} {incident.status.value}" + "".join(
-        f"\n  note: {s(n, 2000)}" for n in incident.restore_report
+        f"\n  note: {s(cli_flags(n), 2000)}" for n in incident.restore_report
     )
+
+
+def triage_reason(outcome: str, incident: Incident) -> str:
+    """Why triage did what it did with a finding, in a few words (`findings send`)."""
+    if outcome == "absorbed":
+        return "an open incident already owns this resource or finding"
+    if outcome in ("skipped", "protected"):
+        reason = s(incident.skip_reason or "no reason recorded", 2000)
+        return f"protected: {reason}" if outcome == "protected" else reason
+    if incident.decision is not None:
+        return f"rule {s(incident.decision.rule_id)}: {incident.decision.mode.value}"
+    return ""
 
 
 def pre_state_lines(incident: Incident) -> list[str]:

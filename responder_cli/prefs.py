@@ -13,20 +13,47 @@ from responder.domain.preferences import InvalidPreferences, explain, rules_from
 from responder.models.common import ResourceType
 from responder.models.events import parse_event
 from responder.models.guardduty import GuardDutyEvent
-from responder.models.preferences import MatchFacts, Rule
+from responder.models.preferences import MatchFacts, Rule, RuleMatch
 
 
 def load_file(path: str) -> Any:
-    """YAML or JSON (JSON is YAML, but a .json file gets JSON's clearer errors)."""
+    """YAML or JSON (JSON is YAML, but a .json file gets JSON's clearer errors). A syntax error names the
+    file, line and column: `rules.yaml, line 3, column 9: not valid YAML: mapping values are not allowed here`."""
     text = Path(path).read_text()
     try:
         return json.loads(text) if path.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise InvalidPreferences(f"{path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidPreferences(f"{path}, line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise InvalidPreferences(f"{path}{where}: not valid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidPreferences(f"{path}: not valid YAML: {exc}") from None
 
 
 def load_rules(path: str) -> list[Rule]:
-    return rules_from_documents(load_file(path))
+    """The rules of a file; an empty file is an empty set (which `import` refuses unless asked)."""
+    doc = load_file(path)
+    return rules_from_documents([] if doc is None else doc)
+
+
+def shadowing(rules: list[Rule]) -> list[str]:
+    """A warning for each rule with no match conditions that is evaluated before others: it matches every
+    finding, so no rule after it ever applies."""
+    ordered = sorted(rules, key=lambda r: (r.priority, r.id))
+    warnings = []
+    for index, rule in enumerate(ordered):
+        later = ordered[index + 1 :]
+        if later and rule.match == RuleMatch():
+            names = ", ".join(r.id for r in later[:5]) + (", ..." if len(later) > 5 else "")
+            warnings.append(
+                f"rule {rule.id} (priority {rule.priority}) has no match conditions, so it matches every finding "
+                f"and the {len(later)} rule(s) after it never apply: {names}"
+            )
+            break
+    return warnings
 
 
 def load_rule(path: str) -> Rule:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -67,29 +68,73 @@ def sample_types() -> list[str]:
     return sorted([*SUPPORTED, *IAM_TYPES, *S3_TYPES])
 
 
+INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
+IAM_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+ACCESS_KEY_ID = re.compile(r"^(AKIA|ASIA)[A-Z0-9]{16}$")
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
+
+
+def check_sample_args(
+    finding_type: str,
+    resource: str | None = None,
+    *,
+    severity: float | None = None,
+    access_key_id: str | None = None,
+    account: str = "123456789012",
+) -> None:
+    """ValueError naming the first argument a realistic finding could not carry (GuardDuty's documented
+    severities are 1.0-8.9; 0-10 is accepted, the range Security Hub and the preferences use)."""
+    if finding_type not in sample_types():
+        raise ValueError(f"no sample for {finding_type}; choose one of: {', '.join(sample_types())}")
+    if not ACCOUNT_ID.fullmatch(account):
+        raise ValueError(f"--account {account!r} is not an AWS account id (12 digits)")
+    if severity is not None and not (0.0 <= severity <= 10.0):
+        raise ValueError(f"--severity {severity:g} is outside 0-10 (GuardDuty uses 1.0-8.9)")
+    if resource is not None:
+        if finding_type in SUPPORTED and not INSTANCE_ID.fullmatch(resource):
+            raise ValueError(f"--resource {resource!r} is not an EC2 instance id (i- and 8 or 17 hex digits)")
+        if finding_type in IAM_TYPES and not IAM_NAME.fullmatch(resource):
+            raise ValueError(f"--resource {resource!r} is not an IAM user or role name (1-64 of A-Z a-z 0-9 +=,.@_-)")
+        if finding_type in S3_TYPES and not BUCKET_NAME.fullmatch(resource):
+            raise ValueError(f"--resource {resource!r} is not an S3 bucket name (3-63 of a-z 0-9 . -)")
+    if access_key_id is not None:
+        if finding_type in SUPPORTED:
+            raise ValueError("--access-key applies to IAM and S3 findings, not to EC2 findings")
+        if not ACCESS_KEY_ID.fullmatch(access_key_id):
+            raise ValueError(f"--access-key {access_key_id!r} is not an access key id (AKIA or ASIA and 16 of A-Z 0-9)")
+
+
 def sample(
-    finding_type: str, resource: str | None = None, account: str = "123456789012", region: str = "us-east-1"
+    finding_type: str,
+    resource: str | None = None,
+    account: str = "123456789012",
+    region: str = "us-east-1",
+    *,
+    severity: float | None = None,
+    access_key_id: str | None = None,
 ) -> dict[str, Any]:
-    """A realistic event for any supported finding type; `resource` is the instance, user, role or bucket."""
+    """A realistic event for any supported finding type; `resource` is the instance, user, role or bucket.
+    Without `severity`, the type's usual one (EC2 C&C, crypto-mining: 8.0, high)."""
+    check_sample_args(finding_type, resource, severity=severity, access_key_id=access_key_id, account=account)
     if finding_type in SUPPORTED:
-        return ec2_finding(finding_type, instance_id=resource or "i-0123456789abcdef0", account=account, region=region)
-    if finding_type in IAM_TYPES:
-        user_type, severity, description = IAM_TYPES[finding_type]
-        return access_key_finding(
-            finding_type, user=resource or "alice", user_type=user_type, account=account, region=region, severity=severity,
-            description=description,
-        )  # fmt: skip
-    if finding_type in S3_TYPES:
-        severity, description = S3_TYPES[finding_type]
-        return s3_finding(
-            finding_type,
-            bucket=resource or "example-bucket",
-            account=account,
-            region=region,
+        return ec2_finding(
+            finding_type, instance_id=resource or "i-0123456789abcdef0", account=account, region=region,
             severity=severity,
-            description=description,
-        )
-    raise ValueError(f"no sample for {finding_type}; choose one of: {', '.join(sample_types())}")
+        )  # fmt: skip
+    if finding_type in IAM_TYPES:
+        user_type, default_severity, description = IAM_TYPES[finding_type]
+        return access_key_finding(
+            finding_type, user=resource or "alice", user_type=user_type, account=account, region=region,
+            severity=default_severity if severity is None else severity, description=description,
+            access_key_id=access_key_id or "AKIAIOSFODNN7EXAMPLE",
+        )  # fmt: skip
+    default_severity, description = S3_TYPES[finding_type]
+    return s3_finding(
+        finding_type, bucket=resource or "example-bucket", account=account, region=region,
+        severity=default_severity if severity is None else severity, description=description,
+        access_key_id=access_key_id or "AKIAIOSFODNN7EXAMPLE",
+    )  # fmt: skip
 
 
 def _envelope(detail: dict[str, Any], account: str, region: str) -> dict[str, Any]:
@@ -182,12 +227,12 @@ MANAGEMENT_EVENT_S3 = ("Policy:S3/", "Stealth:S3/")
 def s3_finding(
     finding_type: str, *, bucket: str, account: str = "123456789012", region: str = "us-east-1", severity: float = 8.0,
     description: str = "", remote_ip: str = "198.51.100.23", finding_id: str | None = None,
-    more_buckets: tuple[str, ...] = (),
+    more_buckets: tuple[str, ...] = (), access_key_id: str = "AKIAIOSFODNN7EXAMPLE",
 ) -> dict[str, Any]:  # fmt: skip
     resource = {
         "resourceType": "AccessKey" if finding_type.startswith(MANAGEMENT_EVENT_S3) else "S3Bucket",
         "accessKeyDetails": {
-            "accessKeyId": "AKIAIOSFODNN7EXAMPLE",
+            "accessKeyId": access_key_id,
             "principalId": "AIDAEXAMPLEID",
             "userName": "intruder",
             "userType": "IAMUser",

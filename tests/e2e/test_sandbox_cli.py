@@ -208,3 +208,68 @@ def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind(("127.0.0.1", p))
             s.listen()
+
+
+# -- the walkthrough's commands: victims, checked samples, triage's verdict --------------------------
+def test_sandbox_victims_of_each_kind(sandbox):
+    instance_id = sandbox.cli("sandbox", "victim", "ec2").stdout.strip()
+    ec2 = sandbox.client("ec2")
+    instance = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"][0]["Instances"][0]
+    assert len(instance["NetworkInterfaces"]) == 2
+    assert all(len(e["Groups"]) == 2 for e in instance["NetworkInterfaces"])
+    assert {t["Key"] for t in instance["Tags"]} >= {"Name"}
+    vpc = ec2.describe_vpcs(VpcIds=[instance["VpcId"]])["Vpcs"][0]
+    assert any(t["Key"] == "Name" for t in vpc.get("Tags", []))
+
+    user, key = sandbox.cli("sandbox", "victim", "iam-user").stdout.split()
+    iam = sandbox.client("iam")
+    keys = iam.list_access_keys(UserName=user)["AccessKeyMetadata"]
+    assert [(k["AccessKeyId"], k["Status"]) for k in keys] == [(key, "Active")]
+    assert iam.list_user_policies(UserName=user)["PolicyNames"]
+
+    bucket = json.loads(sandbox.cli("sandbox", "victim", "bucket", "--json").stdout)["bucket"]
+    policy = json.loads(sandbox.client("s3").get_bucket_policy(Bucket=bucket)["Policy"])
+    assert policy["Statement"][0]["Effect"] == "Allow"
+
+
+def test_send_reports_what_triage_made_of_the_finding(sandbox, tmp_path):
+    instance_id = sandbox.cli("sandbox", "victim", "ec2").stdout.strip()
+    finding = tmp_path / "finding.json"
+    finding.write_text(
+        sandbox.cli("findings", "sample", "Backdoor:EC2/C&CActivity.B", "--resource", instance_id).stdout
+    )
+
+    first = sandbox.cli("findings", "send", str(finding)).stdout.splitlines()
+    assert first[0].startswith("sent event ")
+    incident_id = first[1].split()[1]
+    assert re.fullmatch(r"incident inc-\S+ PENDING_APPROVAL: rule ec2-high-approve: approve", first[1]), first
+
+    again = sandbox.cli("findings", "send", str(finding)).stdout.splitlines()
+    assert again[1].startswith(f"absorbed into incident {incident_id} PENDING_APPROVAL: an open incident already owns")
+
+    as_json = json.loads(sandbox.cli("findings", "send", str(finding), "--json").stdout)
+    assert as_json["outcome"] == "absorbed" and as_json["incident"]["incident_id"] == incident_id
+
+    quiet = sandbox.cli("findings", "send", str(finding), "--no-wait").stdout.splitlines()
+    assert len(quiet) == 1 and quiet[0].startswith("sent event ")
+
+    missing = tmp_path / "missing.json"
+    missing.write_text(
+        sandbox.cli("findings", "sample", "Trojan:EC2/DropPoint", "--resource", "i-0000000000000dead").stdout
+    )
+    skipped = sandbox.cli("findings", "send", str(missing), "--direct").stdout.splitlines()
+    assert skipped[0].startswith("started arn:")
+    assert re.fullmatch(r"incident inc-\S+ SKIPPED: ec2_instance i-0000000000000dead does not exist", skipped[1])
+
+    malformed = tmp_path / "malformed.json"
+    event = json.loads(finding.read_text())
+    event["detail"]["severity"] = "high"
+    del event["detail"]["resource"]
+    malformed.write_text(json.dumps(event))
+    proc = sandbox.cli("findings", "send", str(malformed), check=False)
+    assert proc.returncode == 1 and proc.stdout.startswith("sent event ")
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "triage rejected the event" in lines[0] and "MalformedFinding" in lines[0]
+    assert "detail.severity" in lines[0] and "detail.resource" in lines[0]
+
+    sandbox.cli("incidents", "reject", incident_id, "--as", "cleanup")
