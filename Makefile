@@ -60,8 +60,16 @@ format: setup
 bench: setup runtime-python
 	$(PY) -m benchmarks
 
+## The templates in cdk.out/ (or CDK_OUT=dir), offline: app.py makes no AWS calls and needs no CDK CLI.
+## With the CDK CLI instead, its telemetry (CLI 2.1100.0 and up) and notices can be turned off as the CDK
+## documents: CDK_DISABLE_CLI_TELEMETRY=true npx aws-cdk@2 synth --no-notices (or, in cdk.json,
+## "cli-telemetry": false and "notices": false; `cdk acknowledge ID` hides one notice).
+CDK_OUT ?= cdk.out
 synth: setup runtime-python
-	$(PY) app.py
+	CDK_OUTDIR=$(CDK_OUT) $(PY) app.py
+	@echo "synthesized into $(CDK_OUT)/:"
+	@for t in $(CDK_OUT)/*.template.json; do echo "  $$t"; done
+	@echo "(with the CDK CLI: CDK_DISABLE_CLI_TELEMETRY=true npx aws-cdk@2 synth --no-notices)"
 
 clean:
 	rm -rf cdk.out .build .pytest_cache .mypy_cache .ruff_cache
