@@ -149,7 +149,7 @@ def cmd_findings_send(ctx: Ctx) -> None:
             return
         if not ctx.args.json:
             print(f"started {execution}", flush=True)
-        _report_triage(ctx, {"execution_arn": execution}, execution, deadline)
+        _report_triage(ctx, {}, [execution], deadline)
         return
     entry = {
         "Source": event["source"],
@@ -168,15 +168,25 @@ def cmd_findings_send(ctx: Ctx) -> None:
         return
     if not ctx.args.json:
         print(f"sent event {event_id}", flush=True)
-    execution = _execution_for_event(ctx, sfn, event_id, deadline)
-    _report_triage(ctx, {"event_id": event_id, "execution_arn": execution}, execution, deadline)
+    findings = event["detail"].get("findings") if isinstance(event["detail"], dict) else None
+    expected = len(findings) if isinstance(findings, list) and findings else 1
+    executions = _executions_for_event(ctx, sfn, event_id, expected, deadline)
+    _report_triage(ctx, {"event_id": event_id}, executions, deadline)
 
 
-def _execution_for_event(ctx: Ctx, sfn: Any, event_id: str, deadline: float) -> str:
-    """The containment execution EventBridge started for this event: its input is the event, `id` and all
-    (a further bucket's execution carries `responder-target` too and is not the one)."""
+# Once one execution of a Security Hub event is found, how long to wait for the rest: the intake function
+# starts one per finding, and drops untrusted findings and passed checks without a word.
+SIBLING_GRACE = 5.0
+
+
+def _executions_for_event(ctx: Ctx, sfn: Any, event_id: str, expected: int, deadline: float) -> list[str]:
+    """The containment executions started for this event: EventBridge's (GuardDuty) or the intake
+    function's, one per Security Hub finding. Their input is the event, `id` and all (a further bucket's
+    execution carries `responder-target` too and is not one of them)."""
     machine = ctx.outputs["ContainmentStateMachine"]
     seen: set[str] = set()
+    found: list[str] = []
+    grace: float | None = None
     while True:
         for listed in sfn.list_executions(stateMachineArn=machine, maxResults=100)["executions"]:
             arn = listed["executionArn"]
@@ -192,11 +202,19 @@ def _execution_for_event(ctx: Ctx, sfn: Any, event_id: str, deadline: float) -> 
                 and execution_input.get("id") == event_id
                 and "responder-target" not in execution_input
             ):
-                return str(arn)
-        if time.monotonic() > deadline:
+                found.append(str(arn))
+        now = time.monotonic()
+        if len(found) >= expected:
+            return sorted(found)
+        if found and grace is None:
+            grace = now + SIBLING_GRACE
+        if (grace is not None and now > grace) or now > deadline:
+            if found:
+                return sorted(found)
             raise CliError(
                 f"sent event {event_id}, but no containment execution started for it within {ctx.args.timeout}s "
-                "(is the event a finding the stack's rules match?)"
+                "(does a rule of the stack match it? Security Hub findings that are not trusted or passed a check "
+                "are dropped)"
             )
         time.sleep(0.5)
 
@@ -232,9 +250,25 @@ def _rejection(desc: dict[str, Any]) -> str:
 TRANSIENT = (Status.NEW, Status.CONTAINING)
 
 
-def _report_triage(ctx: Ctx, doc: dict[str, Any], execution: str, deadline: float) -> None:
-    """Wait for the execution to get past triage, then say what became of the finding: its incident and
-    status, why it was skipped or absorbed, or why triage rejected it (exit 1)."""
+def _report_triage(ctx: Ctx, doc: dict[str, Any], executions: list[str], deadline: float) -> None:
+    """Say what became of each finding (a Security Hub event may carry several): its incident and status,
+    why it was skipped or absorbed, or why triage rejected it (exit 1)."""
+    verdicts = [_verdict(ctx, execution, deadline) for execution in executions]
+    docs = [{**doc, **v} for v, _ in verdicts]
+    if ctx.args.json:
+        print(output.dump(docs[0] if len(docs) == 1 else docs))
+    else:
+        for _, text in verdicts:
+            if text:
+                print(text)
+    rejected = [v for v, _ in verdicts if v["outcome"] == "rejected"]
+    if rejected:
+        raise CliError(f"triage rejected the event ({rejected[0]['status']}): {rejected[0]['reason']}")
+
+
+def _verdict(ctx: Ctx, execution: str, deadline: float) -> tuple[dict[str, Any], str]:
+    """Wait for the execution to get past triage: (what became of its finding, the line that says so; empty
+    for a rejection, which is the error line)."""
     sfn = ctx.client("stepfunctions")
     while True:
         desc = sfn.describe_execution(executionArn=execution)
@@ -249,10 +283,8 @@ def _report_triage(ctx: Ctx, doc: dict[str, Any], execution: str, deadline: floa
         error = (verdict or {}).get("error")
         if isinstance(error, dict):
             desc = {"status": "FAILED", "error": error.get("Error"), "cause": error.get("Cause")}
-        reason = _rejection(desc)
-        if ctx.args.json:
-            print(output.dump({**doc, "outcome": "rejected", "status": desc["status"], "reason": reason}))
-        raise CliError(f"triage rejected the event ({desc['status']}): {reason}")
+        doc = {"execution_arn": execution, "outcome": "rejected", "status": desc["status"], "reason": _rejection(desc)}
+        return doc, ""
     incident_id, outcome = str(verdict.get("incident_id")), str(verdict.get("outcome"))
     incident = _incident(ctx, incident_id)
     if outcome == "new":
@@ -267,7 +299,8 @@ def _report_triage(ctx: Ctx, doc: dict[str, Any], execution: str, deadline: floa
     text = f"incident {incident.incident_id} {incident.status.value}" + (f": {reason}" if reason else "")
     if outcome == "absorbed":
         text = f"absorbed into incident {incident.incident_id} {incident.status.value}: {reason}"
-    _print(ctx, {**doc, "outcome": outcome, "incident": output.incident_json(incident), "reason": reason}, text)
+    doc = {"execution_arn": execution, "outcome": outcome, "incident": output.incident_json(incident), "reason": reason}
+    return doc, text
 
 
 def cmd_findings_sample(ctx: Ctx) -> None:

@@ -273,3 +273,25 @@ def test_send_reports_what_triage_made_of_the_finding(sandbox, tmp_path):
     assert "detail.severity" in lines[0] and "detail.resource" in lines[0]
 
     sandbox.cli("incidents", "reject", incident_id, "--as", "cleanup")
+
+
+def test_send_reports_each_finding_of_a_security_hub_event(sandbox, tmp_path):
+    from responder_cli import samples
+
+    first, second = (sandbox.cli("sandbox", "victim", "ec2").stdout.strip() for _ in range(2))
+    asff = [
+        samples.asff_from_guardduty(samples.sample("Backdoor:EC2/C&CActivity.B", instance_id))
+        for instance_id in (first, second)
+    ]
+    event = tmp_path / "hub.json"
+    event.write_text(json.dumps(samples.securityhub_event(asff)))
+    lines = sandbox.cli("findings", "send", str(event)).stdout.splitlines()
+    assert lines[0].startswith("sent event ") and len(lines) == 3, lines
+    incidents = [line.split()[1] for line in lines[1:]]
+    assert all(
+        re.fullmatch(r"incident inc-\S+ PENDING_APPROVAL: rule ec2-high-approve: approve", ln) for ln in lines[1:]
+    )
+    shown = {json.loads(sandbox.cli("incidents", "show", i, "--json").stdout)["resource"]["id"] for i in incidents}
+    assert shown == {first, second}
+    for incident_id in incidents:
+        sandbox.cli("incidents", "reject", incident_id, "--as", "cleanup")
