@@ -93,7 +93,7 @@ def check_sample_args(
         raise ValueError(f"--severity {severity:g} is outside 0-10 (GuardDuty uses 1.0-8.9)")
     if resource is not None:
         if finding_type in SUPPORTED and not INSTANCE_ID.fullmatch(resource):
-            raise ValueError(f"--resource {resource!r} is not an EC2 instance id (i- and 8 or 17 hex digits)")
+            raise ValueError(f"--resource {resource!r} is not an EC2 instance id (i- and 8 to 17 hex digits)")
         if finding_type in IAM_TYPES and not IAM_NAME.fullmatch(resource):
             raise ValueError(f"--resource {resource!r} is not an IAM user or role name (1-64 of A-Z a-z 0-9 +=,.@_-)")
         if finding_type in S3_TYPES and not BUCKET_NAME.fullmatch(resource):
