@@ -35,6 +35,16 @@ def ec2_instance() -> Incident:
     return k.plan_and_record(k.incident(ResourceType.EC2_INSTANCE, victim.instance_id), k.decision())
 
 
+def ec2_instance_credentials() -> Incident:
+    """An instance with an instance profile, contained with every credential step on."""
+    profile, _role = victims.make_instance_profile(client("iam"))
+    victim = victims.make_instance(client("ec2", k.REGION), enis=1, groups_per_eni=1, instance_profile=profile)
+    return k.plan_and_record(
+        k.incident(ResourceType.EC2_INSTANCE, victim.instance_id),
+        k.decision(ec2={"snapshot": False, "disable_imds": True, "detach_instance_profile": True}),
+    )
+
+
 def iam_user() -> Incident:
     iam = client("iam")
     k.create_deny_all_policy(iam)
@@ -86,6 +96,7 @@ def s3_bucket() -> Incident:
 
 SCENARIOS: dict[str, Callable[[], Incident]] = {
     "ec2_instance": ec2_instance,
+    "ec2_instance_credentials": ec2_instance_credentials,
     "iam_user": iam_user,
     "iam_role": iam_role,
     "s3_bucket": s3_bucket,

@@ -493,14 +493,16 @@ def verify_contained(
 
 
 def _responder_did(incident: Incident, action: str) -> bool:
-    """Whether the responder applied (or began: write-ahead) this step on the incident's resource."""
-    return any(a.action == action and a.status is not ActionStatus.SKIPPED for a in incident.actions)
+    """Whether the step was planned (recorded before any change, so a crash mid-containment loses nothing)
+    or applied. Restore then compares the resource with its pre-state: a step not reached changed nothing."""
+    return any(a.action == action for a in incident.plan) or any(
+        a.action == action and a.status is not ActionStatus.SKIPPED for a in incident.actions
+    )
 
 
 def _revoked_role(incident: Incident, pre: Ec2PreState) -> bool:
-    return bool(pre.instance_role) and any(
-        a.action == "revoke_sessions" and a.target == pre.instance_role for a in incident.actions
-    )
+    steps = [(a.action, a.target) for a in incident.plan] + [(a.action, a.target) for a in incident.actions]
+    return bool(pre.instance_role) and ("revoke_sessions", pre.instance_role) in steps
 
 
 def _restore_credentials(

@@ -256,9 +256,10 @@ def restore(
 
 
 def revoked_role(incident: Incident) -> str | None:
-    """The role whose older sessions the incident's containment revoked (a contained role, or an instance's
-    role), None when it revoked no role's sessions. Several incidents can share one: instances of a fleet."""
-    revoked = {a.target for a in incident.actions if a.action == "revoke_sessions"}
+    """The role whose older sessions the incident's containment revokes (planned or applied: a contained role,
+    or an instance's role), None when none. Several incidents can share one: instances of a fleet."""
+    steps = [(a.action, a.target) for a in incident.plan] + [(a.action, a.target) for a in incident.actions]
+    revoked = {target for action, target in steps if action == "revoke_sessions"}
     kind = incident.resource.type
     if kind is ResourceType.IAM_ROLE and incident.resource.id in revoked:
         return incident.resource.id
