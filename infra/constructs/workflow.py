@@ -481,6 +481,7 @@ class Workflows(Construct):
             .when(sfn.Condition.string_equals("$.outcome", "new"), evaluate)
             # A protected resource is never contained, and the team is told that a finding named it.
             .when(sfn.Condition.string_equals("$.outcome", "protected"), notify)
+            .when(sfn.Condition.string_equals("$.outcome", "unhandled"), notify)
             .otherwise(done)
         )
         definition = triage.next(after_triage)

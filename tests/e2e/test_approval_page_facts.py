@@ -28,3 +28,21 @@ def test_the_page_shows_the_name_tag_the_severity_label_and_the_effect(sandbox, 
     page.screenshot(path=str(tmp_path / "approval-page-facts.png"), full_page=True)
     page.close()
     assert "All network traffic to and from this instance will be cut" in email["body"]
+
+
+def test_enter_on_the_reject_page_rejects_and_it_offers_no_approve_button(sandbox, browser, tmp_path):  # noqa: F811
+    """Issue 16: each link signs its own decision; the Reject page cannot approve, Enter included."""
+    victim = make_instance(sandbox.client("ec2"), enis=1)
+    incident, email = _pending(sandbox, tmp_path, victim.instance_id)
+    page = browser.new_page()
+    page.goto(email["links"]["reject"])
+
+    assert page.locator("#approve").count() == 0 and page.locator("#reject").count() == 1
+    assert "Approve instead" in page.inner_text("#switch")
+    page.fill("#name", "Night Shift")
+    page.press("#name", "Enter")
+    page.wait_for_selector("#message")
+
+    assert "rejected by Night Shift" in page.inner_text("#message")
+    sandbox.wait_incident(lambda i: i["incident_id"] == incident["incident_id"] and i["status"] == "REJECTED")
+    page.close()

@@ -48,7 +48,8 @@ def test_severity_labels_follow_guardduty(severity, label):
 
 def test_the_confirm_page_carries_the_facts():
     link = SignedLink("ap1", "inc-20261123T010203-abcd1234", "approve", 1_900_000_000, "sig")
-    page = confirm_page(_incident(), link, "nonce", "2026-11-24 01:00 UTC")
+    switch = SignedLink("ap1", "inc-20261123T010203-abcd1234", "reject", 1_900_000_000, "sig2")
+    page = confirm_page(_incident(), link, "nonce", "2026-11-24 01:00 UTC", switch)
     assert "payments-api-7" in page and "team=payments" in page
     assert "High (8.0)" in page and "198.51.100.23" in page
     assert "first seen 2026-11-23 01:00 UTC, last seen 2026-11-23 01:05 UTC, 3 times" in page

@@ -200,7 +200,7 @@ def test_outcome_emails_carry_no_injected_line_and_no_raw_controls(status):
 # -- the approval page ---------------------------------------------------------------------------------
 def test_the_confirm_page_shows_no_raw_bidi_or_line_breaks_from_the_finding():
     link = SignedLink("ap1", "inc-hostile", "approve", 1_900_000_000, "0" * 64)
-    page = confirm_page(hostile_incident(), link, "nonce", "2026-01-02 00:00 UTC")
+    page = confirm_page(hostile_incident(), link, "nonce", "2026-01-02 00:00 UTC", link)
     assert RLO not in page and "\r" not in page
     assert "Approve: https://evil.example" not in page.replace("\\r\\nApprove: https://evil.example", "")
     assert "\\u202e" in page

@@ -62,6 +62,8 @@ def test_link_abuse_is_refused_and_changes_nothing(responder):
         "POST without a name": ("POST", post, {**fields, "name": "  ", "decision": "approve"}, 400),
         "POST with an unknown decision": ("POST", post, {**fields, "name": "Eve", "decision": "maybe"}, 400),
         "unknown approval id": ("POST", post.rsplit("/", 1)[0] + "/nope", {**fields, "name": "Eve", "decision": "approve"}, 403),
+        "reject under the Approve link's signature": ("POST", post, {**fields, "name": "Eve", "decision": "reject"}, 403),
+        "GET of a link whose decision was changed": ("GET", _with(link, decision="reject"), None, 403),
     }  # fmt: skip
     for label, (method, url, form, expected) in attempts.items():
         status, _ = responder.http(method, url, form)
@@ -79,8 +81,10 @@ def test_link_abuse_is_refused_and_changes_nothing(responder):
     assert status == 415
     _untouched(responder, incident, execution)
 
-    # Reject, then every later attempt (replay, approve after reject) is a 409.
-    assert responder.http("POST", post, {**fields, "name": "Bob", "decision": "reject"})[0] == 200
+    # Reject (through the Reject link), then every later attempt (replay, approve after reject) is a 409.
+    reject_fields = _form(responder, email.link("Reject"))
+    assert reject_fields["decision"] == "reject" and reject_fields["sig"] != fields["sig"]
+    assert responder.http("POST", post, {**reject_fields, "name": "Bob"})[0] == 200
     assert responder.http("POST", post, {**fields, "name": "Bob", "decision": "approve"})[0] == 409
     assert responder.http("GET", link)[0] == 409
     assert responder.wait(execution)["status"] == "SUCCEEDED"
@@ -101,13 +105,8 @@ def test_a_link_of_one_incident_cannot_decide_another(responder):
     _untouched(responder, incident_a, exec_a)
     _untouched(responder, incident_b, exec_b)
     for email, execution in ((email_a, exec_a), (email_b, exec_b)):
-        fields = _form(responder, email.link("Approve"))
-        assert (
-            responder.http(
-                "POST", email.link("Approve").split("?")[0], {**fields, "name": "Ops", "decision": "reject"}
-            )[0]
-            == 200
-        )
+        fields = _form(responder, email.link("Reject"))
+        assert responder.http("POST", email.link("Reject").split("?")[0], {**fields, "name": "Ops"})[0] == 200
         responder.wait(execution)
 
 
@@ -141,7 +140,7 @@ def test_the_api_edge_refuses_what_it_does_not_serve_and_reads_base64_forms(resp
     execution, email, incident = _pending(responder)
     link = email.link("Approve")
     post = link.split("?")[0]
-    fields = _form(responder, link)
+    _form(responder, link)  # the page opens (a GET decides nothing)
     approval_id = post.rsplit("/", 1)[-1]
 
     def raw(event: object) -> tuple[int, dict[str, str], str]:
@@ -172,7 +171,7 @@ def test_the_api_edge_refuses_what_it_does_not_serve_and_reads_base64_forms(resp
 
     # A form API Gateway hands over base64-encoded is read like a plain one; the header name's case
     # does not matter.
-    form = urlencode({**fields, "name": "Bob", "decision": "reject"}).encode()
+    form = urlencode({**_form(responder, email.link("Reject")), "name": "Bob"}).encode()
     encoded = event("POST", body=base64.b64encode(form).decode(), isBase64Encoded=True)
     encoded["headers"] = {"CONTENT-TYPE": "application/x-www-form-urlencoded; charset=UTF-8"}
     status, _, page = raw(encoded)

@@ -44,17 +44,20 @@ def _auto(responder, on_timeout: OnTimeout = OnTimeout.EXPIRE, mode: Mode = Mode
     )
 
 
-def _form(responder, email) -> dict[str, str]:
-    status, page = responder.http("GET", email.link("Approve"))
+def _form(responder, email, link: str = "Approve") -> dict[str, str]:
+    status, page = responder.http("GET", email.link(link))
     assert status == 200, page
     fields = dict(re.findall(r'<input type=hidden name=(\w+) value="([^"]*)"', page))
-    assert set(fields) == {"nonce", "incident", "exp", "sig"}
+    assert set(fields) == {"nonce", "incident", "exp", "sig", "decision"}
+    assert fields["decision"] == link.lower()
     return fields
 
 
 def _approve(responder, email, name: str = "Alice Analyst", decision: str = "approve") -> tuple[int, str]:
-    fields = _form(responder, email)
-    return responder.http("POST", email.link("Approve").split("?")[0], {**fields, "name": name, "decision": decision})
+    """Decide through the emailed link of that decision, as a person would: each page decides only its own."""
+    link = "Approve" if decision == "approve" else "Reject"
+    fields = _form(responder, email, link)
+    return responder.http("POST", email.link(link).split("?")[0], {**fields, "name": name})
 
 
 def test_auto_mode_contains_and_verifies(responder):
@@ -115,9 +118,7 @@ def test_approve_via_signed_link_get_shows_page_post_decides(responder):
     assert final.approval.decided_by == "Alice Analyst" and final.approval.decision == "approved"
     assert final.approval.source_ip == "203.0.113.7" and final.approval.user_agent == "pytest-browser/1.0"
     # Single use: a replayed POST decides nothing, and the link now shows that it was decided.
-    replay = responder.http(
-        "POST", email.link("Approve").split("?")[0], {**fields, "name": "Mallory", "decision": "reject"}
-    )
+    replay = responder.http("POST", email.link("Approve").split("?")[0], {**fields, "name": "Mallory"})
     assert replay[0] == 409
     assert responder.http("GET", email.link("Reject"))[0] == 409
     assert responder.store.get(incident.incident_id).approval.decided_by == "Alice Analyst"

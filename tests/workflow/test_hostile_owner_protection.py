@@ -111,3 +111,22 @@ def test_decoys_under_the_reserved_names_are_overwritten_recorded_and_alarmed(re
     assert "aws:TokenIssueTime" in json.dumps(revoke)
     assert [e.event for e in incident.timeline].count("decoy_policy") >= 1
     assert '"EvidenceOfTampering"' in capsys.readouterr().out
+
+
+def test_a_high_severity_finding_about_a_vanished_instance_is_emailed_not_dropped(responder):
+    """Issue 15, item 6: a SKIPPED high-severity threat (here, its instance no longer exists) reaches the team."""
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id="i-0123456789abcdef0", severity=8.0)))
+
+    assert desc["status"] == "SUCCEEDED", desc
+    incident = responder.only_incident()
+    assert incident.status.value == "SKIPPED" and incident.skip_notice == "unhandled"
+    email = responder.wait_for_email("[NOT CONTAINED]")
+    assert "does not exist" in email.body
+
+
+def test_a_low_severity_skip_stays_quiet(responder):
+    desc = responder.wait(responder.start(ec2_finding(C2, instance_id="i-0123456789abcdef0", severity=2.0)))
+
+    assert desc["status"] == "SUCCEEDED", desc
+    assert responder.only_incident().skip_notice is None
+    assert responder.emails() == []

@@ -51,27 +51,29 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _message(approval_id: str, incident_id: str, expires: int) -> bytes:
-    # The proposed decision is not signed: it only preselects a button. Only the POST decides.
-    return f"v1|{approval_id}|{incident_id}|{expires}".encode()
+def _message(approval_id: str, incident_id: str, decision: str, expires: int) -> bytes:
+    # Each link signs its own decision: the Reject link can only reject, and a decision posted with another
+    # link's signature is refused.
+    return f"v2|{approval_id}|{incident_id}|{decision}|{expires}".encode()
 
 
 def sign(key: bytes, approval_id: str, incident_id: str, decision: Decision, expires: int) -> SignedLink:
-    sig = hmac.new(key, _message(approval_id, incident_id, expires), hashlib.sha256).hexdigest()
+    sig = hmac.new(key, _message(approval_id, incident_id, decision, expires), hashlib.sha256).hexdigest()
     return SignedLink(approval_id, incident_id, decision, expires, sig)
 
 
+def link_query(link: SignedLink) -> str:
+    return urlencode({"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature})
+
+
 def link_url(base_url: str, link: SignedLink) -> str:
-    query = urlencode(
-        {"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature}
-    )
-    return f"{base_url.rstrip('/')}/approvals/{link.approval_id}?{query}"
+    return f"{base_url.rstrip('/')}/approvals/{link.approval_id}?{link_query(link)}"
 
 
 def verify(key: bytes, approval_id: str, params: dict[str, str], now: int | None = None) -> SignedLink:
     """Check a link's parameters; raises LinkError (4xx) for anything forged, tampered or expired."""
     incident_id = params.get("incident", "")
-    decision = params.get("decision", "approve")
+    decision = params.get("decision", "")
     sig = params.get("sig", "")
     try:
         expires = int(params.get("exp", ""))
@@ -79,9 +81,9 @@ def verify(key: bytes, approval_id: str, params: dict[str, str], now: int | None
         raise LinkError(400, "The link is incomplete or malformed.") from None
     if not incident_id or decision not in ("approve", "reject") or not sig or len(sig) != 64:
         raise LinkError(400, "The link is incomplete or malformed.")
-    expected = hmac.new(key, _message(approval_id, incident_id, expires), hashlib.sha256).hexdigest()
+    expected = hmac.new(key, _message(approval_id, incident_id, decision, expires), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, sig):
-        raise LinkError(403, "The link's signature is not valid.")
+        raise LinkError(403, "The link's signature is not valid for this decision.")
     if (now if now is not None else int(time.time())) >= expires:
         raise LinkError(410, "The link has expired.")
     return SignedLink(approval_id, incident_id, decision, expires, sig)  # type: ignore[arg-type]
@@ -166,7 +168,10 @@ def _finding_item(f: FindingSummary, region: str) -> str:
     )
 
 
-def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text: str) -> str:
+def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text: str, switch: SignedLink) -> str:
+    """The page of one link: it shows and submits only that link's decision (so Enter can never submit the
+    other one); `switch` is the other decision's signed link, offered apart as a plain link (a GET, which
+    decides nothing)."""
     e = _e
     findings = "".join(_finding_item(f, incident.resource.region) for f in incident.findings.values())
     name = facts.resource_name(incident)
@@ -181,9 +186,16 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
             ("incident", link.incident_id),
             ("exp", link.expires),
             ("sig", link.signature),
+            ("decision", link.decision),
         )
     )
-    preferred = link.decision
+    approving = link.decision == "approve"
+    button = (
+        "<button type=submit class=approve id=approve>Approve containment</button>"
+        if approving
+        else "<button type=submit class=reject id=reject>Reject containment</button>"
+    )
+    other = "Reject instead (open the Reject page)" if approving else "Approve instead (open the Approve page)"
     body = (
         f"<h1>Containment approval: {e(incident.resource.type.value)} {e(incident.resource.id)}"
         f"{' (' + e(name) + ')' if name else ''}</h1>"
@@ -202,10 +214,9 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
         f'<form method=post action="{e(link.approval_id)}" id=decision-form>{hidden}'
         "<p><label>Your name (recorded with the decision): "
         "<input name=name id=name required maxlength=100 autocomplete=name></label></p>"
-        f"<p><button type=submit name=decision value=approve class=approve id=approve{' autofocus' if preferred == 'approve' else ''}>"
-        "Approve containment</button>"
-        f"<button type=submit name=decision value=reject class=reject id=reject{' autofocus' if preferred == 'reject' else ''}>"
-        "Reject</button></p></form>"
+        f"<p>{button}</p></form>"
+        f'<p class=note>This page {"approves" if approving else "rejects"}. '
+        f'<a id=switch href="?{html.escape(link_query(switch))}">{other}</a></p>'
         "<p class=note>Opening this page changes nothing. Only the buttons decide, once.</p>"
     )
     return _page("Containment approval", body)

@@ -9,7 +9,16 @@ from datetime import UTC, datetime
 
 from responder.adapters.incidents import IncidentNotFound, IncidentStore
 from responder.adapters.messaging import SigningKey, WorkflowCallbacks
-from responder.domain.approval import LinkError, Page, confirm_page, message_page, parse_form, verify
+from responder.domain.approval import (
+    Decision,
+    LinkError,
+    Page,
+    confirm_page,
+    message_page,
+    parse_form,
+    sign,
+    verify,
+)
 from responder.domain.workflow import Decider, StepError, apply_decision
 from responder.models.incident import Status
 
@@ -45,7 +54,8 @@ def _error(exc: LinkError, incident_id: str | None = None) -> Page:
 def show(store: IncidentStore, key: SigningKey, approval_id: str, params: dict[str, str]) -> Page:
     """Never decides anything, whatever the parameters say."""
     try:
-        link = verify(key.get(), approval_id, params)
+        secret = key.get()
+        link = verify(secret, approval_id, params)
         approval = store.get_approval(approval_id)
         if approval is None or approval.incident_id != link.incident_id:
             raise LinkError(404, "No such approval.")
@@ -62,7 +72,9 @@ def show(store: IncidentStore, key: SigningKey, approval_id: str, params: dict[s
                 ),
             )
         expires = datetime.fromtimestamp(link.expires, UTC).strftime("%Y-%m-%d %H:%M UTC")
-        return Page(200, confirm_page(incident, link, approval.nonce, expires))
+        other: Decision = "reject" if link.decision == "approve" else "approve"
+        switch = sign(secret, approval_id, link.incident_id, other, link.expires)
+        return Page(200, confirm_page(incident, link, approval.nonce, expires, switch))
     except LinkError as exc:
         return _error(exc, params.get("incident"))
     except IncidentNotFound:
@@ -82,7 +94,8 @@ def decide(
         if len(body.encode()) > MAX_FORM_BYTES:
             raise LinkError(400, "The form is too large.")
         form = parse_form(body)
-        link = verify(key.get(), approval_id, {"incident": form.incident, "exp": form.exp, "sig": form.sig})
+        fields = {"incident": form.incident, "exp": form.exp, "sig": form.sig, "decision": form.decision}
+        link = verify(key.get(), approval_id, fields)  # the decision posted must be the one its link signed
         approval = store.get_approval(approval_id)
         if approval is None or approval.incident_id != link.incident_id:
             raise LinkError(404, "No such approval.")

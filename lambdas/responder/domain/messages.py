@@ -140,8 +140,17 @@ def outcome(incident: Incident) -> Message:
         subject = _subject("[RESTORED]", rid)
         lines += ["", "Every recorded attribute was put back and verified."]
         lines += [f"  note: {s(line, LINE)}" for line in incident.restore_report]
+    elif st is Status.SKIPPED and incident.skip_notice == "unhandled":
+        subject = _subject("[NOT CONTAINED]", rid)
+        lines += [
+            "",
+            "A high-severity threat finding could not be acted on, and nothing was changed:",
+            f"  {s(incident.skip_reason, LINE)}",
+            "",
+            "Investigate it by hand: the responder has no containment for it.",
+        ]
     elif st is Status.SKIPPED:
-        # Only a protected resource's skip is emailed: a finding named it, and nothing was done about it.
+        # A protected resource's skip is emailed: a finding named it, and nothing was done about it.
         subject = _subject("[PROTECTED]", rid)
         lines += [
             "",

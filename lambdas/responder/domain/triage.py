@@ -15,6 +15,10 @@ from responder.models.finding import Finding
 from responder.models.incident import FindingSummary, Incident, Status
 from responder.models.resource import Described, ResourceRef, role_arn
 
+# A threat finding at this severity or above (GuardDuty's High) that the responder skips for want of a target it
+# can contain is emailed, never dropped silently.
+UNHANDLED_SEVERITY = 7.0
+
 
 @dataclass(frozen=True)
 class Protection:
@@ -38,7 +42,7 @@ class ResourceReader(Protocol):
 
 @dataclass(frozen=True)
 class TriageResult:
-    outcome: Literal["new", "absorbed", "skipped", "protected"]
+    outcome: Literal["new", "absorbed", "skipped", "protected", "unhandled"]
     incident_id: str
     reason: str = ""
 
@@ -152,6 +156,10 @@ def triage(
         execution_arn=execution_arn,
         delivery_ids=[delivery_id] if delivery_id else [],
     )
+    if protected:
+        incident.skip_notice = "protected"
+    elif skip and finding.skip is None and summary.severity >= UNHANDLED_SEVERITY and summary.finding_class == "threat":
+        incident.skip_notice = "unhandled"  # no target, gone, or not a kind it contains: the team must look
     incident.log("triaged", skip or "accepted for containment")
     note = exempt_tag_note(resource_tags)
     if note and not skip:
@@ -169,7 +177,7 @@ def triage(
         store.record_finding(finding_key, claim.incident_id)
         return TriageResult("absorbed", claim.incident_id, "an open incident already owns this resource or finding")
     if skip:
-        return TriageResult("protected" if protected else "skipped", incident.incident_id, skip)
+        return TriageResult(incident.skip_notice or "skipped", incident.incident_id, skip)
     return TriageResult("new", incident.incident_id)
 
 

@@ -93,7 +93,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         WRITE_BACK(STORE.get(result.incident_id))  # the finding's note says why (Notify writes a protected one's)
     count("FindingsTriaged")
     outcomes = {"new": "IncidentsOpened", "absorbed": "FindingsAbsorbed", "skipped": "FindingsSkipped"}
-    count(outcomes.get(result.outcome, "FindingsSkipped"))
+    count(outcomes.get(result.outcome, "FindingsSkipped"))  # protected and unhandled skips too
     logger.info(
         "triaged",
         extra={

@@ -312,6 +312,8 @@ class Incident(_Model):
     artifacts: list[Artifact] = Field(default_factory=list)
     approval: ApprovalRecord | None = None
     skip_reason: str | None = None
+    # Why a skip was emailed: a protected resource, or a high-severity threat the responder could not act on.
+    skip_notice: Literal["protected", "unhandled"] | None = None
     error: str | None = None
     notification_error: str | None = None  # the outcome was settled, but its email could not be sent
     restore_report: list[str] = Field(default_factory=list)
