@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.victims import make_instance
+from responder_cli.sandbox.victims import make_instance
 
 pytestmark = pytest.mark.e2e
 
@@ -185,7 +185,8 @@ def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
     )
     try:
         urllib.request.urlopen(
-            f"http://127.0.0.1:{approvals_port}/v1/approvals/x?incident=i&exp=1&sig=" + "0" * 64, timeout=30
+            f"http://127.0.0.1:{approvals_port}/v1/approvals/x?incident=i&decision=approve&exp=1&sig=" + "0" * 64,
+            timeout=30,
         )
     except urllib.error.HTTPError as exc:
         assert exc.code == 403
