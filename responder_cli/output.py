@@ -152,9 +152,10 @@ def triage_reason(outcome: str, incident: Incident) -> str:
     """Why triage did what it did with a finding, in a few words (`findings send`)."""
     if outcome == "absorbed":
         return "an open incident already owns this resource or finding"
-    if outcome in ("skipped", "protected"):
+    if outcome != "new":  # skipped; protected and unhandled (high severity, nothing to contain) are emailed
         reason = s(incident.skip_reason or "no reason recorded", 2000)
-        return f"protected: {reason}" if outcome == "protected" else reason
+        label = {"skipped": "", "unhandled": "not contained, the team is emailed: "}.get(outcome, f"{outcome}: ")
+        return label + reason
     if incident.decision is not None:
         return f"rule {s(incident.decision.rule_id)}: {incident.decision.mode.value}"
     return ""

@@ -262,6 +262,16 @@ def test_send_reports_what_triage_made_of_the_finding(sandbox, tmp_path):
     assert skipped[0].startswith("started arn:")
     assert re.fullmatch(r"incident inc-\S+ SKIPPED: ec2_instance i-0000000000000dead does not exist", skipped[1])
 
+    gone_high = tmp_path / "gone-high.json"
+    gone_high.write_text(
+        sandbox.cli("findings", "sample", "Backdoor:EC2/C&CActivity.B", "--resource", "i-0000000000000beef").stdout
+    )
+    unhandled = sandbox.cli("findings", "send", str(gone_high)).stdout.splitlines()
+    assert re.fullmatch(
+        r"incident inc-\S+ SKIPPED: not contained, the team is emailed: ec2_instance i-0000000000000beef does not exist",
+        unhandled[1],
+    ), unhandled
+
     malformed = tmp_path / "malformed.json"
     event = json.loads(finding.read_text())
     event["detail"]["severity"] = "high"

@@ -188,6 +188,28 @@ def test_restore_notes_name_the_cli_flags():
     assert "--reactivate-keys" in shown and "--lift-session-revocation" in shown
 
 
+@pytest.mark.parametrize(
+    ("outcome", "expected"),
+    [
+        ("skipped", "ec2_instance i-0000000000000dead does not exist"),
+        ("protected", "protected: ec2_instance i-0000000000000dead does not exist"),
+        ("unhandled", "not contained, the team is emailed: ec2_instance i-0000000000000dead does not exist"),
+        ("absorbed", "an open incident already owns this resource or finding"),
+    ],
+)
+def test_triage_says_why_a_finding_was_not_taken(outcome, expected):
+    incident = Incident(
+        incident_id="inc-20261123T000000-00000000",
+        status=Status.SKIPPED,
+        resource=ResourceRef(
+            type=ResourceType.EC2_INSTANCE, id="i-0000000000000dead", account="123456789012", region="us-east-1"
+        ),
+        findings={},
+        skip_reason="ec2_instance i-0000000000000dead does not exist",
+    )
+    assert output.triage_reason(outcome, incident) == expected
+
+
 # -- the account a change acts on -----------------------------------------------------------------
 @pytest.mark.parametrize(
     ("endpoint", "local"),
