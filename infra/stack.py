@@ -81,6 +81,7 @@ class ResponderStack(Stack):
         )
 
         workflows.protect_own([r.role_arn for r in self.node.find_all() if isinstance(r, iam.Role)])
+        notifications.only_these_publish([f.role.role_arn for f in workflows.functions.values() if f.publishes])
 
         outputs = {
             "IncidentsTable": state.incidents.table_name,

@@ -82,6 +82,7 @@ class ResponderFunction(Construct, Grants):
         role_name: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.publishes = False  # set by publish_to: the topic admits only the roles that publish
         self.log_group = logs.LogGroup(
             self, "Logs", retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN
         )
@@ -150,5 +151,6 @@ class ResponderFunction(Construct, Grants):
         self.allow(actions, [table.table_arn])
 
     def publish_to(self, topic: sns.ITopic, key: kms.IKey) -> None:
+        self.publishes = True
         self.allow(["sns:Publish"], [topic.topic_arn])
         self.allow(["kms:GenerateDataKey", "kms:Decrypt"], [key.key_arn])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
@@ -26,3 +27,20 @@ class Notifications(Construct):
         )
         if email:
             self.topic.add_subscription(subs.EmailSubscription(email))
+
+    def only_these_publish(self, publishers: list[str]) -> None:
+        """Nobody but the responder's own roles (exact ARNs) and CloudWatch alarms may publish: a forged
+        "[APPROVAL NEEDED]" from the real sender is refused, whatever the caller's identity policy grants."""
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyTheResponderPublishes",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnNotEquals": {"aws:PrincipalArn": publishers},
+                    "StringNotEqualsIfExists": {"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"},
+                },
+            )
+        )

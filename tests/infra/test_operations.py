@@ -316,3 +316,55 @@ def test_the_dashboard_shows_incidents_by_status_and_time_to_contain(template):
 def test_incidents_by_status_is_emitted_with_a_status_dimension():
     source = (LAMBDAS / "handlers" / "_runtime.py").read_text()
     assert '"IncidentsByStatus"' in source and '"status"' in source
+
+
+# -- the notification topic (issue 16) -------------------------------------------------------------------
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:responder-topic"
+TLS = {"aws:SecureTransport": "true"}
+
+
+def _resolved_topic_policy(template: Template) -> list[dict]:
+    """The topic policy with its references replaced: the topic by TOPIC_ARN, a role by a role ARN named after
+    its logical id, so that the permission evaluator can read it."""
+
+    def resolve(value):
+        if isinstance(value, dict) and "Ref" in value:
+            pseudo = {"AWS::AccountId": "123456789012", "AWS::Partition": "aws", "AWS::Region": "us-east-1"}
+            return pseudo.get(value["Ref"], TOPIC_ARN)
+        if isinstance(value, dict) and "Fn::GetAtt" in value:
+            return f"arn:aws:iam::123456789012:role/{value['Fn::GetAtt'][0]}"
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        return value
+
+    (policy,) = _resources(template, "AWS::SNS::TopicPolicy").values()
+    return resolve(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def test_only_the_responders_publishing_roles_and_cloudwatch_may_publish(template):
+    """A forged "[APPROVAL NEEDED]" from the real sender: an outside role with sns:Publish on * is refused by
+    the topic policy; the four publishing functions (exact ARNs) and CloudWatch alarms are not."""
+    from tests.support.iam_eval import Request, evaluate
+
+    docs = _resolved_topic_policy(template)
+    power_user = "arn:aws:iam::123456789012:role/PowerUser"
+    outsider = Request("sns:Publish", TOPIC_ARN, {"aws:PrincipalArn": power_user, **TLS}, principal=power_user)
+    outcome = evaluate(docs, outsider)
+    assert not outcome.allowed and outcome.statement and outcome.statement["Sid"] == "OnlyTheResponderPublishes"
+    (deny,) = [s for s in docs if s.get("Sid") == "OnlyTheResponderPublishes"]
+    publishers = deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+    assert len(publishers) == 4 and not any("*" in p for p in publishers), publishers
+    for logical in ("RequestApproval", "Notify", "Finalize", "Reverify"):
+        assert any(logical in p for p in publishers), logical
+    for publisher in publishers:
+        own = Request("sns:Publish", TOPIC_ARN, {"aws:PrincipalArn": publisher, **TLS}, principal=publisher)
+        assert evaluate([deny], own).statement is None  # the deny does not apply; its role policy allows
+    alarm = Request(
+        "sns:Publish",
+        TOPIC_ARN,
+        {"aws:PrincipalServiceName": "cloudwatch.amazonaws.com", "aws:SourceAccount": "123456789012", **TLS},
+        principal="cloudwatch.amazonaws.com",
+    )
+    assert evaluate(docs, alarm).allowed

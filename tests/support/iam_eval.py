@@ -184,6 +184,9 @@ def _principal_matches(statement: Mapping[str, Any], principal: str | None) -> b
     named = statement["Principal"]
     if named == "*":
         return True
+    services = [str(a) for a in _as_list(named.get("Service") if isinstance(named, Mapping) else None)]
+    if principal in services:  # a service principal, e.g. cloudwatch.amazonaws.com
+        return True
     arns = [str(a) for a in _as_list(named.get("AWS") if isinstance(named, Mapping) else None)]
     account = principal.split(":")[4] if principal.count(":") >= 5 else ""
     for arn in arns:
