@@ -32,6 +32,8 @@ RESPONDER_ALARMS = {
     "EvidenceOfTampering": "Containment found the resource's owner had written under the responder's reserved "
     "names (a decoy inline policy or bucket statement) or changed the deny-all managed policy: someone expected "
     "the responder. The incident's timeline holds the foreign content.",
+    "TriageFailures": "A finding could not be triaged for a reason other than being malformed (a member account "
+    "that cannot be reached, a failed read): nothing was contained for it. See the [FAILED] triage email.",
     "ApprovalsExpired": "An approval request expired unanswered: the incident was left uncontained (EXPIRED) or "
     "contained by an on_timeout rule without a person deciding.",
 }

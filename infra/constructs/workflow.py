@@ -387,6 +387,21 @@ class Workflows(Construct):
             None,
         ).next(failed)
         rejected = sfn.Fail(self, "FindingRejected", error_path="$.error.Error", cause_path="$.error.Cause")
+        # A malformed finding is refused quietly (the alarm on failed executions still counts it); any other
+        # triage failure (a member account that cannot be reached, a throttled read) is emailed first.
+        report = self._task(
+            "ReportTriageFailure",
+            f["Notify"],
+            {"triage_error.$": "$.error", "execution_arn.$": "$$.Execution.Id"},
+            None,
+            None,
+            rejected,
+        ).next(rejected)
+        triage_failed = (
+            sfn.Choice(self, "TriageFailureKind")
+            .when(sfn.Condition.string_equals("$.error.Error", "MalformedFinding"), rejected)
+            .otherwise(report)
+        )
 
         triage = self._task(
             "Triage",
@@ -394,7 +409,7 @@ class Workflows(Construct):
             {"event.$": "$", "execution_arn.$": "$$.Execution.Id"},
             {"incident_id.$": "$.Payload.incident_id", "outcome.$": "$.Payload.outcome"},
             "$",
-            rejected,
+            triage_failed,
         )
         evaluate = self._task(
             "Evaluate",

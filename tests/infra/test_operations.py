@@ -259,6 +259,7 @@ RESPONDER_METRICS = {
     "ContainmentDrift",
     "ReverifyErrors",
     "EvidenceOfTampering",
+    "TriageFailures",
 }
 
 

@@ -218,6 +218,8 @@ def test_an_unassumable_member_role_fails_the_incident_naming_the_account(respon
     assert incident.status.value == "FAILED"
     assert incident.error and "account 333333333333: cannot assume" in incident.error
     assert incident.actions == []
+    email = responder.wait_for_email("[FAILED] triage: MemberAccessError")  # issue 16: never silent
+    assert "account 333333333333: cannot assume" in email.body and "MemberRoleStack" in email.body
 
 
 def test_a_skipped_security_hub_finding_gets_a_note_saying_why(responder):

@@ -171,6 +171,21 @@ def outcome(incident: Incident) -> Message:
     return _message(subject, lines)
 
 
+def triage_failure(error: str, cause: str, execution_arn: str) -> Message:
+    """A finding the responder could not triage (not a malformed one): nothing was contained for it."""
+    lines = [
+        "A finding could not be triaged, so nothing was contained for it.",
+        "",
+        f"Error:     {s(error)}",
+        f"Cause:     {s(cause, LINE)}",
+        f"Execution: {s(execution_arn)}",
+        "",
+        "If the cause names an account, check that the member role (MemberRoleStack) is deployed there and trusts "
+        "this responder with its ExternalId; then send the finding again.",
+    ]
+    return _message(_subject("[FAILED] triage:", error), lines)
+
+
 def drift(incident: Incident, recontain: bool) -> Message:
     """A CONTAINED resource found reopened by the scheduled re-verification."""
     subject = _subject("[REOPENED]", incident.resource.id)
