@@ -63,7 +63,9 @@ def sign(key: bytes, approval_id: str, incident_id: str, decision: Decision, exp
 
 
 def link_query(link: SignedLink) -> str:
-    return urlencode({"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature})
+    return urlencode(
+        {"incident": link.incident_id, "decision": link.decision, "exp": link.expires, "sig": link.signature}
+    )
 
 
 def link_url(base_url: str, link: SignedLink) -> str:
@@ -215,7 +217,7 @@ def confirm_page(incident: Incident, link: SignedLink, nonce: str, expires_text:
         "<p><label>Your name (recorded with the decision): "
         "<input name=name id=name required maxlength=100 autocomplete=name></label></p>"
         f"<p>{button}</p></form>"
-        f'<p class=note>This page {"approves" if approving else "rejects"}. '
+        f"<p class=note>This page {'approves' if approving else 'rejects'}. "
         f'<a id=switch href="?{html.escape(link_query(switch))}">{other}</a></p>'
         "<p class=note>Opening this page changes nothing. Only the buttons decide, once.</p>"
     )
