@@ -535,6 +535,7 @@ def cmd_sandbox_up(ctx: Ctx) -> None:
         sandbox.stop()
         raise CliError(f"cannot start the sandbox: {exc}") from None
     print(f"sandbox ready: AWS endpoint {sandbox.endpoint}, approvals {sandbox.approvals_url}", flush=True)
+    print(f"export AWS_ENDPOINT_URL={sandbox.endpoint}   # paste into another shell to use the sandbox", flush=True)
     try:
         stop.wait()
     finally:

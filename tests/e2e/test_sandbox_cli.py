@@ -172,6 +172,8 @@ def test_sandbox_stops_cleanly_without_orphans_or_bound_ports(tmp_path):
     assert ready.startswith("sandbox ready"), ready
     assert folder is not None and folder.name.startswith("responder-sandbox-") and folder.is_dir()
     approvals_port = int(ready.rsplit(":", 1)[1].split("/")[0])
+    hint = proc.stdout.readline()  # the line to paste into another shell
+    assert hint.startswith(f"export AWS_ENDPOINT_URL=http://127.0.0.1:{port} "), hint
     # Make a worker exist: the approval page is served by a worker process.
     urllib.request.urlopen(f"http://127.0.0.1:{approvals_port}/_sandbox/outbox", timeout=30).read()
     endpoint = f"http://127.0.0.1:{port}"
