@@ -99,8 +99,14 @@ def test_prefs_cli_against_the_deployed_table(sandbox, tmp_path):
     exported = tmp_path / "prefs.yaml"
     exported.write_text(sandbox.cli("prefs", "export").stdout)
     rule = tmp_path / "rule.json"
+    # A quiet rule keyed on a tag the resource's owner can write is refused; keyed on an account it is stored.
     rule.write_text(
         json.dumps({"id": "lab-ignore", "priority": 1, "mode": "ignore", "match": {"tags": {"env": "lab"}}})
+    )
+    refused = sandbox.cli("prefs", "put", str(rule), check=False)
+    assert refused.returncode != 0 and "match.tags" in refused.stderr
+    rule.write_text(
+        json.dumps({"id": "lab-ignore", "priority": 1, "mode": "ignore", "match": {"accounts": ["999999999999"]}})
     )
     assert "stored rule lab-ignore" in sandbox.cli("prefs", "put", str(rule)).stdout
     assert sandbox.cli_json("prefs", "show", "lab-ignore")["mode"] == "ignore"
