@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from responder.adapters.aws import client
 from responder.adapters.gateways import AwsGateways
+from responder.adapters.incidents import STATUS_INDEX, IncidentStore
 from responder.domain import kinds
 from responder.domain.recorder import Recorder
 from responder.models.common import ResourceType
@@ -92,3 +94,29 @@ def verify_restored(inc: Incident, options: RestoreOptions | None = None) -> lis
 def current(inc: Incident):
     """The resource's state now, in pre-state form (None when it is still contained)."""
     return kinds.capture(GATEWAYS, inc, SETTINGS)
+
+
+def incident_store(table: str = "incidents") -> IncidentStore:
+    """An incidents table in the emulator, shaped as the stack's (its status index included)."""
+    ddb = client("dynamodb", REGION)
+    ddb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "incident_status", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": STATUS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "incident_status", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return IncidentStore(table, ddb)

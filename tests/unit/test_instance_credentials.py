@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from responder.adapters.aws import client
-from responder.adapters.incidents import IncidentStore
 from responder.domain import iam as iam_dom
 from responder.domain import resource_steps
 from responder.models.common import ResourceType
@@ -228,37 +227,12 @@ def test_an_old_incident_without_the_new_fields_still_loads(aws):
     assert pre.instance_profile_arn is None and pre.instance_role is None and pre.metadata is None
 
 
-def _store():
-    ddb = client("dynamodb", k.REGION)
-    ddb.create_table(
-        TableName="incidents",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "incident_status", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-status",
-                "KeySchema": [
-                    {"AttributeName": "incident_status", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return IncidentStore("incidents", ddb)
-
-
 def test_a_revocation_another_open_incident_relies_on_is_not_lifted(aws):
     """Two instances of one fleet share a role: restoring one with lift_session_revocation must not hand the
     other's stolen credentials back while that one is still contained."""
     ec2 = client("ec2", k.REGION)
     profile, role = make_instance_profile(client("iam"))
-    store = _store()
+    store = k.incident_store()
     first, second = (
         k.plan_and_record(
             k.incident(ResourceType.EC2_INSTANCE, make_instance(ec2, instance_profile=profile).instance_id),

@@ -18,33 +18,6 @@ from tests.support import kinds as k
 from tests.support import scenarios
 from tests.support.victims import eni_groups
 
-TABLE = "incidents"
-
-
-def _store() -> IncidentStore:
-    ddb = client("dynamodb", "us-east-1")
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "incident_status", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-        ],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "by-status",
-                "KeySchema": [
-                    {"AttributeName": "incident_status", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    return IncidentStore(TABLE, ddb)
-
 
 def _contained(store: IncidentStore, inc: Incident, on_drift: str = "notify") -> Incident:
     assert inc.decision is not None
@@ -78,7 +51,7 @@ def _isolation_group(inc: Incident) -> str:
 
 
 def test_a_rule_added_to_the_isolation_group_is_raised_once_and_cleared_when_removed(aws):
-    store = _store()
+    store = k.incident_store()
     inc = _contained(store, scenarios.ec2_instance())
     ec2 = client("ec2", k.REGION)
     eni = inc.pre_state.enis[0].eni_id
@@ -103,7 +76,7 @@ def test_a_rule_added_to_the_isolation_group_is_raised_once_and_cleared_when_rem
 
 
 def test_a_detached_deny_all_is_reapplied_when_the_rule_says_recontain(aws):
-    store = _store()
+    store = k.incident_store()
     inc = _contained(store, scenarios.iam_role(), on_drift="recontain")
     iam = client("iam")
     iam.detach_role_policy(RoleName="app-role", PolicyArn=k.SETTINGS.deny_all_arn(inc))
@@ -122,7 +95,7 @@ def test_a_detached_deny_all_is_reapplied_when_the_rule_says_recontain(aws):
 
 
 def test_a_removed_bucket_statement_is_raised_and_an_unreadable_incident_does_not_hide_it(aws, monkeypatch):
-    store = _store()
+    store = k.incident_store()
     inc = _contained(store, scenarios.s3_bucket())
     s3 = client("s3", k.REGION)
     doc = json.loads(s3.get_bucket_policy(Bucket="data-lake")["Policy"])

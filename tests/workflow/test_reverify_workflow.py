@@ -4,10 +4,10 @@ against its deployed role at teardown, and its schedule is the one EventBridge r
 
 from __future__ import annotations
 
-from responder.models.preferences import Mode, Rule, RuleActions, RuleMatch
+from responder.models.preferences import RuleActions
 from responder_cli.samples import ec2_finding
 from tests.support.victims import eni_groups, make_instance
-from tests.workflow.test_containment_workflow import _prefs
+from tests.workflow.test_containment_workflow import _auto
 
 C2 = "Backdoor:EC2/C&CActivity.B"
 SCHEDULED = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
@@ -16,16 +16,7 @@ SCHEDULED = {"version": "0", "detail-type": "Scheduled Event", "source": "aws.ev
 def _contained_instance(responder, on_drift: str):
     ec2 = responder.session.client("ec2")
     victim = make_instance(ec2, enis=1)
-    _prefs(
-        responder,
-        Rule(
-            id="ec2-auto",
-            priority=10,
-            match=RuleMatch(resource_types=["ec2_instance"]),
-            mode=Mode.AUTO,
-            actions=RuleActions.model_validate({"on_drift": on_drift}),
-        ),
-    )
+    _auto(responder, actions=RuleActions.model_validate({"on_drift": on_drift}))
     assert responder.wait(responder.start(ec2_finding(C2, instance_id=victim.instance_id)))["status"] == "SUCCEEDED"
     incident = responder.only_incident()
     assert incident.status.value == "CONTAINED"
