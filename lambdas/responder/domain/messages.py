@@ -92,6 +92,20 @@ def approval_request(incident: Incident, approve_url: str, reject_url: str, expi
     return _message(subject, body)
 
 
+_SKIP_NOTICES = {
+    "protected": (
+        "[PROTECTED]",
+        "A finding named a protected resource. The responder did not contain it and changed nothing:",
+        "Investigate it by hand; protection is configured in the protectedArns CDK context.",
+    ),
+    "unhandled": (
+        "[NOT CONTAINED]",
+        "A high-severity threat finding could not be acted on, and nothing was changed:",
+        "Investigate it by hand: the responder has no containment for it.",
+    ),
+}
+
+
 def _who_decided(incident: Incident) -> str:
     approval = incident.approval
     if approval is not None and approval.decided_by:
@@ -140,25 +154,11 @@ def outcome(incident: Incident) -> Message:
         subject = _subject("[RESTORED]", rid)
         lines += ["", "Every recorded attribute was put back and verified."]
         lines += [f"  note: {s(line, LINE)}" for line in incident.restore_report]
-    elif st is Status.SKIPPED and incident.skip_notice == "unhandled":
-        subject = _subject("[NOT CONTAINED]", rid)
-        lines += [
-            "",
-            "A high-severity threat finding could not be acted on, and nothing was changed:",
-            f"  {s(incident.skip_reason, LINE)}",
-            "",
-            "Investigate it by hand: the responder has no containment for it.",
-        ]
     elif st is Status.SKIPPED:
-        # A protected resource's skip is emailed: a finding named it, and nothing was done about it.
-        subject = _subject("[PROTECTED]", rid)
-        lines += [
-            "",
-            "A finding named a protected resource. The responder did not contain it and changed nothing:",
-            f"  {s(incident.skip_reason, LINE)}",
-            "",
-            "Investigate it by hand; protection is configured in the protectedArns CDK context.",
-        ]
+        # Emailed only with a notice: a protected resource, or a high-severity threat it could not act on.
+        tag, what, advice = _SKIP_NOTICES[incident.skip_notice or "protected"]
+        subject = _subject(tag, rid)
+        lines += ["", what, f"  {s(incident.skip_reason, LINE)}", "", advice]
     elif st is Status.FAILED:
         subject = _subject("[FAILED]", rid)
         lines += ["", "The responder FAILED. Error:", f"  {s(incident.error, LINE)}", ""]
